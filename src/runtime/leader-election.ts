@@ -1,0 +1,237 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Gauge, type Registry } from 'prom-client';
+import { ApiError, isNotFound } from './errors.ts';
+import type { KubeClient } from './kube/client.ts';
+import { builtinTypes, type KubeObject } from './kube/resource.ts';
+import { silentLogger, type Logger } from '../observability/logger.ts';
+
+export interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  acquireTime?: string;
+  renewTime?: string;
+  leaseTransitions?: number;
+}
+
+export interface Lease extends KubeObject {
+  spec?: LeaseSpec;
+}
+
+export interface LeaderElectorOptions {
+  client: KubeClient;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+  registry: Registry;
+  logger?: Logger;
+  /** Called when this replica becomes leader; `signal` aborts when leadership ends. */
+  onStartedLeading: (signal: AbortSignal) => void;
+  /** Called at once when leadership is lost or released: stop reconciling. */
+  onStoppedLeading: () => void;
+  onNewLeader?: (identity: string) => void;
+}
+
+const gaugeByRegistry = new WeakMap<Registry, Gauge<'name'>>();
+
+function leaderGauge(registry: Registry): Gauge<'name'> {
+  let g = gaugeByRegistry.get(registry);
+  if (!g) {
+    g = new Gauge({
+      name: 'leader_election_master_status',
+      help: 'Whether this replica currently holds the lease (1) or not (0), as client-go reports it.',
+      labelNames: ['name'],
+      registers: [registry],
+    });
+    gaugeByRegistry.set(registry, g);
+  }
+  return g;
+}
+
+/** Kubernetes MicroTime: RFC 3339 with microseconds. */
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * Leader election on a coordination.k8s.io Lease, following client-go's
+ * leaderelection package: a lease held by someone else counts as expired
+ * only `leaseDuration` after *we* last saw it change (local clock, so clock
+ * skew between replicas does not matter); the leader renews every
+ * `retryPeriod` and gives up leadership if it cannot renew for
+ * `renewDeadline`; every write is an optimistic-concurrency update, so two
+ * candidates can never both win. Unlike client-go's default, losing the
+ * lease does not exit the process: reconciling stops at once and the replica
+ * goes back to standby with its caches warm.
+ */
+export class LeaderElector {
+  readonly #o: LeaderElectorOptions;
+  readonly #log: Logger;
+  readonly #gauge: Gauge<'name'>;
+  #observed: { record: string; at: number; lease: Lease | undefined } = { record: '', at: 0, lease: undefined };
+  #leading: AbortController | undefined;
+  #lastLeader = '';
+
+  constructor(opts: LeaderElectorOptions) {
+    if (!(opts.renewDeadlineMs < opts.leaseDurationMs)) throw new Error('leader election: renewDeadline must be less than leaseDuration');
+    if (!(opts.retryPeriodMs < opts.renewDeadlineMs)) throw new Error('leader election: retryPeriod must be less than renewDeadline');
+    this.#o = opts;
+    this.#log = (opts.logger ?? silentLogger).child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
+    this.#gauge = leaderGauge(opts.registry);
+    this.#gauge.labels(opts.name).set(0);
+  }
+
+  isLeader(): boolean {
+    return this.#leading !== undefined && !this.#leading.signal.aborted;
+  }
+
+  /** Campaigns, leads, and campaigns again after a loss, until `signal` aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!(await this.#acquire(signal))) break;
+      const leading = new AbortController();
+      this.#leading = leading;
+      this.#gauge.labels(this.#o.name).set(1);
+      this.#log.info('became leader');
+      try {
+        this.#o.onStartedLeading(leading.signal);
+      } catch (err) {
+        this.#log.error({ err }, 'onStartedLeading threw');
+      }
+      await this.#renewLoop(signal, leading.signal);
+      this.#stopLeading('lost');
+    }
+  }
+
+  /** Gives the lease up so a standby can take over without waiting for expiry. */
+  async release(): Promise<void> {
+    if (!this.isLeader()) return;
+    this.#stopLeading('released');
+    const lease = this.#observed.lease;
+    if (!lease || lease.spec?.holderIdentity !== this.#o.identity) return;
+    const now = Date.now();
+    try {
+      await this.#o.client.update<Lease>(builtinTypes.lease, {
+        ...lease,
+        spec: {
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          acquireTime: microTime(now),
+          renewTime: microTime(now),
+          leaseTransitions: lease.spec?.leaseTransitions ?? 0,
+        },
+      }, { signal: AbortSignal.timeout(this.#o.renewDeadlineMs) });
+      this.#log.info('released lease');
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'could not release lease; standbys take over after it expires');
+    }
+  }
+
+  #stopLeading(why: string): void {
+    const leading = this.#leading;
+    if (!leading || leading.signal.aborted) return;
+    leading.abort();
+    this.#gauge.labels(this.#o.name).set(0);
+    this.#log.warn({ why }, 'stopped leading');
+    try {
+      this.#o.onStoppedLeading();
+    } catch (err) {
+      this.#log.error({ err }, 'onStoppedLeading threw');
+    }
+  }
+
+  async #acquire(signal: AbortSignal): Promise<boolean> {
+    this.#log.info('campaigning for leadership');
+    while (!signal.aborted) {
+      if (await this.#tryAcquireOrRenew(signal)) return true;
+      await sleep(jittered(this.#o.retryPeriodMs), undefined, { signal }).catch(() => undefined);
+    }
+    return false;
+  }
+
+  async #renewLoop(stop: AbortSignal, leading: AbortSignal): Promise<void> {
+    let lastRenew = Date.now();
+    while (!stop.aborted && !leading.aborted) {
+      await sleep(this.#o.retryPeriodMs, undefined, { signal: AbortSignal.any([stop, leading]) }).catch(() => undefined);
+      if (stop.aborted || leading.aborted) return;
+      const remaining = lastRenew + this.#o.renewDeadlineMs - Date.now();
+      const ok = remaining > 0 && (await this.#tryAcquireOrRenew(AbortSignal.any([stop, AbortSignal.timeout(remaining)])));
+      if (ok) {
+        lastRenew = Date.now();
+      } else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs) {
+        this.#log.error({ renewDeadlineMs: this.#o.renewDeadlineMs }, 'failed to renew lease within the renew deadline');
+        return;
+      }
+    }
+  }
+
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    const { client, namespace, name, identity } = this.#o;
+    const now = Date.now();
+    const leaseSeconds = Math.ceil(this.#o.leaseDurationMs / 1000);
+    let lease: Lease;
+    try {
+      lease = await client.get<Lease>(builtinTypes.lease, name, namespace, { signal });
+    } catch (err) {
+      if (!isNotFound(err)) {
+        this.#log.warn({ err: (err as Error).message }, 'error retrieving lease');
+        return false;
+      }
+      try {
+        const created = await client.create<Lease>(
+          builtinTypes.lease,
+          {
+            metadata: { name, namespace },
+            spec: { holderIdentity: identity, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+          },
+          { signal },
+        );
+        this.#observe(created, now);
+        return true;
+      } catch (createErr) {
+        this.#log.warn({ err: (createErr as Error).message }, 'error creating lease');
+        return false;
+      }
+    }
+    this.#observe(lease, now);
+    const holder = lease.spec?.holderIdentity ?? '';
+    const duration = (lease.spec?.leaseDurationSeconds ?? leaseSeconds) * 1000;
+    if (holder !== '' && holder !== identity && this.#observed.at + duration > now) return false;
+    const renewing = holder === identity;
+    const spec: LeaseSpec = {
+      holderIdentity: identity,
+      leaseDurationSeconds: leaseSeconds,
+      acquireTime: renewing ? (lease.spec?.acquireTime ?? microTime(now)) : microTime(now),
+      renewTime: microTime(now),
+      leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + (renewing ? 0 : 1),
+    };
+    try {
+      const updated = await client.update<Lease>(builtinTypes.lease, { ...lease, spec }, { signal });
+      this.#observe(updated, now);
+      return true;
+    } catch (err) {
+      const msg = err instanceof ApiError && err.statusCode === 409 ? 'lease changed under us' : (err as Error).message;
+      this.#log.warn({ err: msg }, 'failed to update lease');
+      return false;
+    }
+  }
+
+  #observe(lease: Lease, now: number): void {
+    const record = JSON.stringify(lease.spec ?? {});
+    if (record !== this.#observed.record) this.#observed = { record, at: now, lease };
+    else this.#observed.lease = lease;
+    const holder = lease.spec?.holderIdentity ?? '';
+    if (holder !== this.#lastLeader) {
+      this.#lastLeader = holder;
+      if (holder) this.#log.info({ leader: holder }, 'new leader observed');
+      this.#o.onNewLeader?.(holder);
+    }
+  }
+}
+
+/** client-go's wait.Jitter(retryPeriod, 1.2). */
+function jittered(ms: number): number {
+  return ms + Math.random() * 1.2 * ms;
+}
