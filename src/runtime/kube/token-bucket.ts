@@ -36,6 +36,9 @@ export class TokenBucket {
     this.#qps = qps;
     this.#burst = Math.max(1, burst);
     this.#tokens = Math.min(this.#tokens, this.#burst);
+    // The pending timer was computed for the old rate.
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#drain();
   }
 

@@ -1,0 +1,106 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KubeConfig } from '@kubernetes/client-node';
+import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
+import { KubeClient } from '../../src/runtime/kube/client.ts';
+import { builtinTypes } from '../../src/runtime/kube/resource.ts';
+import { LeaderElector, type Lease } from '../../src/runtime/leader-election.ts';
+import { createRegistry } from '../../src/observability/metrics.ts';
+import { waitFor } from '../support/wait.ts';
+
+let cp: ControlPlane;
+const ns = 'flotilla-system';
+const timings = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
+
+function client(): KubeClient {
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.adminKubeconfig);
+  return new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }) });
+}
+
+function candidate(identity: string, leaseName: string) {
+  const events: string[] = [];
+  const observed: string[] = [];
+  const stop = new AbortController();
+  const elector = new LeaderElector({
+    client: client(),
+    namespace: ns,
+    name: leaseName,
+    identity,
+    ...timings,
+    registry: createRegistry({ defaultMetrics: false }),
+    onStartedLeading: () => events.push('started'),
+    onStoppedLeading: () => events.push('stopped'),
+    onNewLeader: (leader) => observed.push(leader),
+  });
+  const running = elector.run(stop.signal);
+  return { elector, events, observed, stop, running };
+}
+
+before(async () => {
+  cp = await startControlPlane({ controllerManager: false });
+  await client().create(builtinTypes.namespace, { metadata: { name: ns } });
+});
+
+after(async () => {
+  await cp?.stop();
+});
+
+test('exactly one of two candidates leads; the other takes over within the lease duration when the leader dies', async () => {
+  const a = candidate('replica-a', 'crash-lease');
+  await waitFor(() => a.elector.isLeader(), { timeoutMs: 10_000, description: 'a leads' });
+  const b = candidate('replica-b', 'crash-lease');
+  // b must observe a's lease and stay standby through several renewals.
+  const standbyUntil = Date.now() + 2 * timings.leaseDurationMs;
+  while (Date.now() < standbyUntil) {
+    assert.equal(b.elector.isLeader(), false, 'standby never leads while the leader renews');
+    assert.equal(a.elector.isLeader(), true);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  // "Kill" a: stop its loop without releasing, as a crashed process would.
+  a.stop.abort();
+  await a.running;
+  const killedAt = Date.now();
+  await waitFor(() => b.elector.isLeader(), { timeoutMs: 3 * timings.leaseDurationMs, description: 'b takes over' });
+  const takeoverMs = Date.now() - killedAt;
+  console.log(`# leader failover after crash: ${takeoverMs} ms (lease ${timings.leaseDurationMs} ms)`);
+  assert.ok(takeoverMs <= timings.leaseDurationMs + 2 * timings.retryPeriodMs * 2.2 + 1000, `took ${takeoverMs} ms`);
+  const lease = await client().get<Lease>(builtinTypes.lease, 'crash-lease', ns);
+  assert.equal(lease.spec?.holderIdentity, 'replica-b');
+  assert.equal(lease.spec?.leaseTransitions, 1);
+  b.stop.abort();
+  await b.running;
+});
+
+test('release hands the lease over at once and fires onStoppedLeading', async () => {
+  const a = candidate('replica-a', 'release-lease');
+  await waitFor(() => a.elector.isLeader(), { timeoutMs: 10_000, description: 'a leads' });
+  const b = candidate('replica-b', 'release-lease');
+  await waitFor(() => b.observed.includes('replica-a'), { timeoutMs: 10_000, description: 'b sees a leading' });
+  const releasedAt = Date.now();
+  await a.elector.release();
+  a.stop.abort();
+  await a.running;
+  assert.deepEqual(a.events, ['started', 'stopped']);
+  await waitFor(() => b.elector.isLeader(), { timeoutMs: 10_000, description: 'b takes over after release' });
+  const handoverMs = Date.now() - releasedAt;
+  console.log(`# leader handover after release: ${handoverMs} ms`);
+  assert.ok(handoverMs < timings.leaseDurationMs, `release should beat lease expiry, took ${handoverMs} ms`);
+  b.stop.abort();
+  await b.running;
+});
+
+test('a leader that cannot renew within the deadline stops leading', async () => {
+  const a = candidate('replica-a', 'stall-lease');
+  await waitFor(() => a.elector.isLeader(), { timeoutMs: 10_000, description: 'a leads' });
+  await cp.stopApiServer();
+  try {
+    await waitFor(() => !a.elector.isLeader(), { timeoutMs: timings.renewDeadlineMs + 5000, description: 'a steps down' });
+    assert.deepEqual(a.events, ['started', 'stopped']);
+  } finally {
+    await cp.startApiServer();
+  }
+  await waitFor(() => a.elector.isLeader(), { timeoutMs: 20_000, description: 'a campaigns again and leads' });
+  a.stop.abort();
+  await a.running;
+});
