@@ -1,0 +1,114 @@
+/**
+ * Bundle: a set of manifests and the rules (targets) that decide which
+ * Clusters of the same workspace receive them. DESIGN §1.
+ */
+import Type from 'typebox';
+import { Kind, Limits } from './constants.ts';
+import { BundleResources } from './bundle-resource.ts';
+import { Conditions } from './condition.ts';
+import { DeploymentOptions } from './deployment-options.ts';
+import { LabelSelector } from './label-selector.ts';
+import { ObjectMeta, TypeMeta, labelSafeNameValidation } from './object-meta.ts';
+import { CONTENT_NAME_PATTERN } from './patterns.ts';
+import { DnsLabel, DnsSubdomain, ObservedGeneration } from './primitives.ts';
+import { BundleSummary, DisplayState, ReadyRatio } from './summary.ts';
+
+/**
+ * One targeting rule. All criteria set on a target must match; targets are
+ * tried in order and the first matching one decides for a cluster.
+ */
+export const BundleTarget = Type.Object(
+  {
+    name: Type.Optional(DnsLabel('Optional name of the target, for status and messages.')),
+    clusterSelector: Type.Optional(
+      LabelSelector("Selects Clusters by their labels."),
+    ),
+    clusterGroup: Type.Optional(
+      DnsSubdomain('Name of a ClusterGroup in the same workspace; matches its member Clusters.'),
+    ),
+    clusterGroupSelector: Type.Optional(
+      LabelSelector(
+        'Selects ClusterGroups by their labels; matches Clusters that are members of any selected group.',
+      ),
+    ),
+    clusterName: Type.Optional(DnsLabel('Name of a single Cluster in the same workspace.')),
+    doNotDeploy: Type.Optional(
+      Type.Boolean({
+        description: 'When true, Clusters matched by this target are excluded instead of deployed to.',
+      }),
+    ),
+  },
+  {
+    // A target with no criterion would silently match nothing; that is
+    // almost always a mistake (e.g. a misspelt field that got pruned).
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.clusterSelector) || has(self.clusterGroup) || has(self.clusterGroupSelector) || has(self.clusterName)',
+        message:
+          'a target needs at least one of clusterSelector, clusterGroup, clusterGroupSelector or clusterName (use clusterSelector: {} for all clusters)',
+        reason: 'FieldValueRequired',
+      },
+    ],
+  },
+);
+export type BundleTarget = Type.Static<typeof BundleTarget>;
+
+export const BundleSpec = Type.Object(
+  {
+    resources: Type.Optional(BundleResources('Manifests to deploy.')),
+    targets: Type.Optional(
+      Type.Array(BundleTarget, {
+        maxItems: Limits.targetsMaxItems,
+        description:
+          'Rules selecting the Clusters (of this workspace) to deploy to; the first matching target decides. No targets: deployed nowhere.',
+      }),
+    ),
+    paused: Type.Optional(
+      Type.Boolean({
+        description: 'When true, existing BundleDeployments are kept but not updated.',
+      }),
+    ),
+    options: Type.Optional(DeploymentOptions),
+  },
+  { description: 'What to deploy and where.' },
+);
+export type BundleSpec = Type.Static<typeof BundleSpec>;
+
+export const BundleStatus = Type.Object(
+  {
+    observedGeneration: Type.Optional(ObservedGeneration()),
+    conditions: Type.Optional(Conditions()),
+    summary: Type.Optional(BundleSummary),
+    display: Type.Optional(
+      Type.Object(
+        {
+          readyClusters: Type.Optional(ReadyRatio('Ready clusters out of targeted clusters, as "ready/desired".')),
+          state: Type.Optional(DisplayState('Worst state among the BundleDeployments.')),
+        },
+        { description: 'Short strings for printer columns.' },
+      ),
+    ),
+    contentName: Type.Optional(
+      Type.String({
+        pattern: CONTENT_NAME_PATTERN,
+        description: 'Name of the Content holding the current resources.',
+      }),
+    ),
+  },
+  { description: 'Observed state, written by the controller.' },
+);
+export type BundleStatus = Type.Static<typeof BundleStatus>;
+
+export const Bundle = Type.Object(
+  {
+    ...TypeMeta(Kind.Bundle),
+    metadata: ObjectMeta(DnsLabel()),
+    spec: BundleSpec,
+    status: Type.Optional(BundleStatus),
+  },
+  {
+    description: 'A set of manifests and the Clusters of its workspace they are deployed to.',
+    'x-kubernetes-validations': [labelSafeNameValidation(Kind.Bundle)],
+  },
+);
+export type Bundle = Type.Static<typeof Bundle>;

@@ -1,0 +1,46 @@
+/**
+ * Status summaries: counts of BundleDeployments by state, shared by Bundle
+ * and Cluster status, and the short strings printer columns show.
+ */
+import Type from 'typebox';
+import { DeploymentState, Limits } from './constants.ts';
+import { READY_RATIO_PATTERN } from './patterns.ts';
+import { DnsLabel, NonNegativeInteger, StringEnum } from './primitives.ts';
+
+const countFields = {
+  desiredReady: NonNegativeInteger('BundleDeployments that should exist (targeted clusters).'),
+  ready: NonNegativeInteger('BundleDeployments applied and ready.'),
+  notReady: NonNegativeInteger('BundleDeployments applied but not ready.'),
+  pending: NonNegativeInteger('BundleDeployments not yet created or not yet picked up.'),
+  modified: NonNegativeInteger('BundleDeployments whose resources drifted from the manifests.'),
+  errApplied: NonNegativeInteger('BundleDeployments whose last apply failed.'),
+  waitApplied: NonNegativeInteger('BundleDeployments waiting for the agent to apply the current deployment ID.'),
+  outOfSync: NonNegativeInteger('BundleDeployments not updated to the Bundle\'s current content (e.g. paused).'),
+};
+
+export const DeploymentCounts = Type.Object(countFields, {
+  description: 'Counts of BundleDeployments by state.',
+});
+export type DeploymentCounts = Type.Static<typeof DeploymentCounts>;
+
+export const BundleSummary = Type.Object(
+  {
+    ...countFields,
+    nonReadyClusters: Type.Optional(
+      Type.Array(DnsLabel(), {
+        maxItems: Limits.nonReadyClustersMaxItems,
+        description: `Names of up to ${Limits.nonReadyClustersMaxItems} clusters that are not ready.`,
+      }),
+    ),
+  },
+  { description: 'Counts of BundleDeployments by state, and some clusters that are not ready.' },
+);
+export type BundleSummary = Type.Static<typeof BundleSummary>;
+
+export function ReadyRatio(description: string) {
+  return Type.String({ pattern: READY_RATIO_PATTERN, maxLength: 32, description });
+}
+
+export function DisplayState(description: string) {
+  return StringEnum(Object.values(DeploymentState), description);
+}
