@@ -90,6 +90,11 @@ export class ActorSystem {
     this.#limiter.setLimit(limit);
   }
 
+  /** Config reload of the starvation guard, for every controller. */
+  setLowPriorityShare(share: number): void {
+    for (const controller of this.#controllers.values()) controller.setLowPriorityShare(share);
+  }
+
   /**
    * Leadership lost (or not yet won): no controller starts a reconcile, and
    * in-flight ones have their signals aborted. Mailboxes are kept, so a

@@ -1,5 +1,6 @@
 import type { Logger } from '../../observability/logger.ts';
 import { classifyError, type Classification } from '../errors.ts';
+import { runIsolated } from '../isolation.ts';
 import { Actor, Place, RetryState } from './actor.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { ConcurrencyLimiter, SlotClaimant } from './concurrency-limiter.ts';
@@ -227,6 +228,10 @@ export class Controller implements SlotClaimant {
     this.#actors.delete(key);
   }
 
+  setLowPriorityShare(share: number): void {
+    this.#lanes.setShare(share);
+  }
+
   isDeadLettered(key: string): boolean {
     return this.#actors.get(key)?.retry?.deadLetter != null;
   }
@@ -398,7 +403,10 @@ export class Controller implements SlotClaimant {
     this.#running.add(run);
     let promise: Promise<ReconcileResult | void>;
     try {
-      promise = this.#reconcile(run.ctx);
+      // Isolation tags let the lifecycle tell an error escaping this
+      // reconcile asynchronously from a runtime bug (see isolation.ts).
+      const ctx = run.ctx;
+      promise = runIsolated({ controller: this.name, key: ctx.key, reconcileID: ctx.reconcileID }, () => this.#reconcile(ctx));
       // Tolerate a reconcile that is not actually async.
       if (!(promise instanceof Promise)) promise = Promise.resolve(promise);
     } catch (err) {

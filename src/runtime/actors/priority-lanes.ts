@@ -25,10 +25,12 @@ export class PriorityLanes<T extends LaneNode<T>> {
   #credit = 0;
 
   constructor(lowShare: number) {
-    if (!(lowShare >= 0 && lowShare <= 1)) {
-      throw new RangeError(`lowPriorityShare must be within [0, 1], got ${String(lowShare)}`);
-    }
-    this.#share = lowShare;
+    this.#share = checkShare(lowShare);
+  }
+
+  /** Config reload: takes effect from the next pick. */
+  setShare(lowShare: number): void {
+    this.#share = checkShare(lowShare);
   }
 
   get size(): number {
@@ -57,4 +59,11 @@ export class PriorityLanes<T extends LaneNode<T>> {
     this.low.clear();
     this.#credit = 0;
   }
+}
+
+function checkShare(lowShare: number): number {
+  if (!(lowShare >= 0 && lowShare <= 1)) {
+    throw new RangeError(`lowPriorityShare must be within [0, 1], got ${String(lowShare)}`);
+  }
+  return lowShare;
 }

@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import type { FlotillaConfig } from '../config/schema.ts';
+import type { ConfigChange } from '../config/watch.ts';
+import { EventLoopMonitor } from '../observability/event-loop-monitor.ts';
+import { HealthChecks, livenessChecks } from '../observability/health-checks.ts';
+import { createObservabilityServers, type BoundAddress, type ObservabilityServer } from '../observability/http-server.ts';
+import type { Logger } from '../observability/logger.ts';
+import { createRegistry } from '../observability/metrics.ts';
+import { ActorSystem, type Controller, type ControllerOptions } from './actors/index.ts';
+import { InformerFactory } from './informer/informer-factory.ts';
+import { KubeClient } from './kube/client.ts';
+import { LeaderElector } from './leader-election.ts';
+import type { Lifecycle } from './lifecycle.ts';
+
+export interface ManagerOptions {
+  config: FlotillaConfig;
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  registry?: Registry;
+  /** Leader-election identity; defaults to config, then `<hostname>_<random>`. */
+  identity?: string;
+}
+
+/**
+ * Wires the runtime together, as controller-runtime's Manager does: one API
+ * client, shared informers, the actor system, leader election, and the
+ * metrics/health endpoints. Controllers register before `start()`.
+ *
+ * Reconciling is gated on two things: every informer has completed its first
+ * LIST (a reconcile against a half-filled cache would delete what it cannot
+ * see yet), and this replica leads. Standbys keep their caches warm and their
+ * mailboxes filled, so a failover starts reconciling at once.
+ */
+export class Manager {
+  readonly client: KubeClient;
+  readonly informers: InformerFactory;
+  readonly actors: ActorSystem;
+  readonly registry: Registry;
+  readonly liveness: HealthChecks;
+  readonly readiness = new HealthChecks();
+  readonly identity: string;
+  readonly log: Logger;
+  #config: FlotillaConfig;
+  readonly #monitor: EventLoopMonitor;
+  readonly #servers: ObservabilityServer[];
+  readonly #elector: LeaderElector | undefined;
+  /** Aborted when shutdown begins: readiness fails, nothing new is gated in. */
+  readonly #stopping = new AbortController();
+  /** Aborted after the drain: informers and the election loop stop. */
+  readonly #halt = new AbortController();
+  #leading: boolean;
+  #synced = false;
+  #electorRun: Promise<void> | undefined;
+  #started = false;
+
+  constructor(opts: ManagerOptions) {
+    const config = opts.config;
+    this.#config = config;
+    this.log = opts.logger;
+    this.registry = opts.registry ?? createRegistry();
+    this.identity = opts.identity || config.leaderElection.identity || `${hostname()}_${randomUUID().slice(0, 8)}`;
+    this.client = new KubeClient({
+      kubeConfig: opts.kubeConfig,
+      registry: this.registry,
+      logger: this.log.child({ component: 'kube-client' }),
+      qps: config.api.qps,
+      burst: config.api.burst,
+      requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+    });
+    this.informers = new InformerFactory({
+      client: this.client,
+      registry: this.registry,
+      logger: this.log.child({ component: 'informer' }),
+      resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+    });
+    this.actors = new ActorSystem({
+      maxInFlight: config.concurrency.maxConcurrentReconciles,
+      registry: this.registry,
+      logger: this.log,
+    });
+    this.#leading = !config.leaderElection.enabled;
+    this.actors.pause();
+
+    this.#monitor = new EventLoopMonitor({ stallThresholdMs: config.health.eventLoopStallSeconds * 1000 });
+    this.liveness = livenessChecks(this.#monitor);
+    this.readiness.add('informer-sync', () => {
+      const unsynced = this.informers.unsynced();
+      return unsynced.length === 0 ? true : { ok: false, reason: `waiting for first LIST of ${unsynced.join(', ')}` };
+    });
+    this.readiness.add('shutdown', () => (this.#stopping.signal.aborted ? { ok: false, reason: 'shutting down' } : true));
+    this.#servers = createObservabilityServers({
+      metricsBindAddress: config.metrics.bindAddress,
+      healthBindAddress: config.health.bindAddress,
+      registry: this.registry,
+      liveness: this.liveness,
+      readiness: this.readiness,
+      logger: this.log,
+    });
+
+    if (config.leaderElection.enabled) {
+      const le = config.leaderElection;
+      this.#elector = new LeaderElector({
+        client: this.client,
+        namespace: le.namespace,
+        name: le.leaseName,
+        identity: this.identity,
+        leaseDurationMs: le.leaseDurationSeconds * 1000,
+        renewDeadlineMs: le.renewDeadlineSeconds * 1000,
+        retryPeriodMs: le.retryPeriodSeconds * 1000,
+        registry: this.registry,
+        logger: this.log.child({ component: 'leader-election' }),
+        onStartedLeading: () => {
+          this.#leading = true;
+          this.#gate();
+        },
+        onStoppedLeading: () => {
+          // Stop at once: another replica may already be writing.
+          this.#leading = false;
+          this.actors.pause();
+        },
+      });
+    }
+  }
+
+  get config(): FlotillaConfig {
+    return this.#config;
+  }
+
+  isLeader(): boolean {
+    return this.#leading;
+  }
+
+  /** Whether reconciles may run: caches synced and leading. */
+  get active(): boolean {
+    return this.#synced && this.#leading && !this.#stopping.signal.aborted;
+  }
+
+  /** A controller on the shared actor system, with the config's retry and priority defaults. */
+  controller(opts: ControllerOptions): Controller {
+    const b = this.#config.backoff;
+    return this.actors.controller({
+      backoff: { baseMs: b.baseDelayMs, maxMs: b.maxDelayMs, jitter: b.jitter },
+      maxAttempts: b.maxAttempts,
+      lowPriorityShare: this.#config.concurrency.lowPriorityShare,
+      ...opts,
+    });
+  }
+
+  /** Addresses the HTTP servers bound to (after start), e.g. for tests using port 0. */
+  get addresses(): BoundAddress[] {
+    return this.#servers.map((s) => s.address).filter((a): a is BoundAddress => a !== undefined);
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('manager already started');
+    this.#started = true;
+    this.#monitor.start();
+    for (const server of this.#servers) {
+      const address = await server.listen();
+      this.log.info({ url: address.url, paths: server.paths }, 'serving');
+    }
+    this.informers.start();
+    void this.informers.waitForCacheSync(this.#halt.signal).then(
+      () => {
+        this.#synced = true;
+        this.log.info('caches synced');
+        this.#gate();
+      },
+      () => undefined,
+    );
+    if (this.#elector) {
+      this.#electorRun = this.#elector.run(this.#halt.signal).catch((err: unknown) => {
+        this.log.error({ err }, 'leader election loop failed');
+      });
+    }
+    this.log.info({ identity: this.identity, leaderElection: this.#elector !== undefined }, 'manager started');
+  }
+
+  #gate(): void {
+    if (this.active) {
+      this.log.info('reconciling');
+      this.actors.resume();
+    }
+  }
+
+  /** Applies hot-reloadable config changes (from the config watcher). */
+  applyConfig(change: ConfigChange): void {
+    const next = change.next;
+    this.#config = next;
+    for (const field of change.changed) {
+      if (field === 'concurrency.maxConcurrentReconciles') this.actors.setMaxInFlight(next.concurrency.maxConcurrentReconciles);
+      else if (field === 'concurrency.lowPriorityShare') this.actors.setLowPriorityShare(next.concurrency.lowPriorityShare);
+      else if (field === 'api.qps' || field === 'api.burst') this.client.setRateLimits(next.api.qps, next.api.burst);
+      else if (field === 'log.level') this.log.level = next.log.level;
+    }
+    this.log.info({ changed: change.changed }, 'configuration reloaded');
+  }
+
+  /**
+   * Registers the graceful-shutdown steps, in order: stop taking work and
+   * drain in-flight reconciles, release the lease (a standby takes over at
+   * once instead of after expiry), stop informers, close HTTP, close the client.
+   */
+  registerShutdown(lifecycle: Lifecycle): void {
+    const drainMs = Math.max(1000, this.#config.shutdown.timeoutSeconds * 1000 - 5000);
+    lifecycle.stopping.addEventListener('abort', () => this.#stopping.abort(), { once: true });
+    lifecycle.addStep('drain reconciles', async () => {
+      const { drained } = await this.actors.stop({ drainTimeoutMs: drainMs });
+      if (!drained) this.log.warn({ drainMs }, 'reconciles still running at the drain deadline were aborted');
+    });
+    lifecycle.addStep('release lease', async () => {
+      await this.#elector?.release();
+    });
+    lifecycle.addStep('stop informers', async () => {
+      this.#halt.abort();
+      await Promise.all([this.informers.stop(), this.#electorRun]);
+    });
+    lifecycle.addStep('close http', async () => {
+      this.#monitor.stop();
+      await Promise.all(this.#servers.map((s) => s.close()));
+    });
+    lifecycle.addStep('close api client', () => this.client.close());
+  }
+
+  /** Stops everything without a Lifecycle (tests, embedded use). */
+  async stop(drainTimeoutMs = 10_000): Promise<void> {
+    this.#stopping.abort();
+    await this.actors.stop({ drainTimeoutMs });
+    await this.#elector?.release();
+    this.#halt.abort();
+    await Promise.all([this.informers.stop(), this.#electorRun]);
+    this.#monitor.stop();
+    await Promise.all(this.#servers.map((s) => s.close()));
+    await this.client.close();
+  }
+}
