@@ -14,6 +14,7 @@ import { InformerFactory } from './informer/informer-factory.ts';
 import { KubeClient } from './kube/client.ts';
 import { LeaderElector } from './leader-election.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import { EventRecorder } from './events.ts';
 
 export interface ManagerOptions {
   config: FlotillaConfig;
@@ -146,6 +147,17 @@ export class Manager {
       maxAttempts: b.maxAttempts,
       lowPriorityShare: this.#config.concurrency.lowPriorityShare,
       ...opts,
+    });
+  }
+
+  /** Records Kubernetes Events as `flotilla.dev/<component>` from this replica. */
+  eventRecorder(component: string): EventRecorder {
+    return new EventRecorder({
+      client: this.client,
+      registry: this.registry,
+      controller: `flotilla.dev/${component}`,
+      instance: this.identity,
+      logger: this.log.child({ component: 'events' }),
     });
   }
 

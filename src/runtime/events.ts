@@ -1,0 +1,151 @@
+import { randomBytes } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
+import type { KubeClient } from './kube/client.ts';
+import { builtinTypes, type KubeObject } from './kube/resource.ts';
+import { silentLogger, type Logger } from '../observability/logger.ts';
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorderOptions {
+  client: KubeClient;
+  registry: Registry;
+  /** `reportingController`, e.g. `flotilla.dev/bundle-controller`. */
+  controller: string;
+  /** `reportingInstance`: this replica's identity. */
+  instance: string;
+  logger?: Logger;
+  /** Repeats of the same event within this window update one Event's series instead of creating new ones. */
+  seriesWindowMs?: number;
+  /** At most one series update per event per this interval: a hot loop must not become a write storm. */
+  minSeriesUpdateIntervalMs?: number;
+  /** Bound on remembered events (oldest forgotten first). */
+  maxTracked?: number;
+  now?: () => number;
+}
+
+interface Tracked {
+  name: string;
+  namespace: string;
+  count: number;
+  firstAt: number;
+  lastWrittenAt: number;
+  pendingWrite: boolean;
+}
+
+const NOTE_LIMIT = 1024;
+
+/** Kubernetes MicroTime. */
+function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/**
+ * Records events.k8s.io/v1 Events about objects, the way client-go's new
+ * events library does: a repeat of the same (object, type, reason, note)
+ * within the series window bumps `series.count` on the existing Event rather
+ * than creating another, and series updates are themselves rate limited.
+ * Recording never throws and never blocks a reconcile on the API: it is
+ * fire-and-forget, with failures logged and counted.
+ */
+export class EventRecorder {
+  readonly #o: Required<Omit<EventRecorderOptions, 'logger'>> & { logger: Logger };
+  readonly #tracked = new Map<string, Tracked>();
+  readonly #written: Counter<'type' | 'reason' | 'result'>;
+
+  constructor(opts: EventRecorderOptions) {
+    this.#o = {
+      seriesWindowMs: 6 * 60_000,
+      minSeriesUpdateIntervalMs: 30_000,
+      maxTracked: 4096,
+      now: Date.now,
+      logger: silentLogger,
+      ...opts,
+    };
+    const existing = opts.registry.getSingleMetric('flotilla_events_recorded_total') as Counter<'type' | 'reason' | 'result'> | undefined;
+    this.#written =
+      existing ??
+      new Counter({
+        name: 'flotilla_events_recorded_total',
+        help: 'Kubernetes Events recorded, by type, reason and result (created, series, suppressed, error).',
+        labelNames: ['type', 'reason', 'result'],
+        registers: [opts.registry],
+      });
+  }
+
+  /** Records an event about `regarding`; resolves when written (callers need not await). */
+  record(regarding: KubeObject, type: EventType, reason: string, note: string, action = reason): Promise<void> {
+    const meta = regarding.metadata;
+    const trimmed = note.length > NOTE_LIMIT ? `${note.slice(0, NOTE_LIMIT - 3)}...` : note;
+    const id = `${meta.uid ?? `${meta.namespace}/${meta.name}`}\u0000${type}\u0000${reason}\u0000${trimmed}`;
+    const now = this.#o.now();
+    const tracked = this.#tracked.get(id);
+    if (tracked && now - tracked.firstAt < this.#o.seriesWindowMs) {
+      tracked.count++;
+      if (tracked.pendingWrite || now - tracked.lastWrittenAt < this.#o.minSeriesUpdateIntervalMs) {
+        this.#written.labels(type, reason, 'suppressed').inc();
+        return Promise.resolve();
+      }
+      return this.#updateSeries(tracked, type, reason, now);
+    }
+    return this.#create(id, regarding, type, reason, trimmed, action, now);
+  }
+
+  async #create(id: string, regarding: KubeObject, type: EventType, reason: string, note: string, action: string, now: number): Promise<void> {
+    const meta = regarding.metadata;
+    const namespace = meta.namespace || 'default';
+    const name = `${meta.name ?? 'object'}.${randomBytes(8).toString('hex')}`;
+    const tracked: Tracked = { name, namespace, count: 1, firstAt: now, lastWrittenAt: now, pendingWrite: true };
+    this.#remember(id, tracked);
+    try {
+      await this.#o.client.create(builtinTypes.event, {
+        metadata: { name, namespace },
+        eventTime: microTime(now),
+        reportingController: this.#o.controller,
+        reportingInstance: this.#o.instance,
+        action: action.slice(0, 128),
+        reason: reason.slice(0, 128),
+        note,
+        type,
+        regarding: {
+          apiVersion: regarding.apiVersion,
+          kind: regarding.kind,
+          name: meta.name,
+          namespace: meta.namespace,
+          uid: meta.uid,
+          resourceVersion: meta.resourceVersion,
+        },
+      });
+      this.#written.labels(type, reason, 'created').inc();
+    } catch (err) {
+      this.#tracked.delete(id);
+      this.#written.labels(type, reason, 'error').inc();
+      this.#o.logger.warn({ err: (err as Error).message, reason, object: `${meta.namespace}/${meta.name}` }, 'could not record event');
+    } finally {
+      tracked.pendingWrite = false;
+    }
+  }
+
+  async #updateSeries(tracked: Tracked, type: EventType, reason: string, now: number): Promise<void> {
+    tracked.pendingWrite = true;
+    tracked.lastWrittenAt = now;
+    try {
+      await this.#o.client.patch(builtinTypes.event, tracked.name, tracked.namespace, {
+        series: { count: tracked.count, lastObservedTime: microTime(now) },
+      });
+      this.#written.labels(type, reason, 'series').inc();
+    } catch (err) {
+      this.#written.labels(type, reason, 'error').inc();
+      this.#o.logger.warn({ err: (err as Error).message, reason, event: tracked.name }, 'could not update event series');
+    } finally {
+      tracked.pendingWrite = false;
+    }
+  }
+
+  #remember(id: string, tracked: Tracked): void {
+    this.#tracked.set(id, tracked);
+    if (this.#tracked.size > this.#o.maxTracked) {
+      const oldest = this.#tracked.keys().next().value;
+      if (oldest !== undefined) this.#tracked.delete(oldest);
+    }
+  }
+}
