@@ -18,7 +18,7 @@ const files =
   explicit.length > 0
     ? explicit
     : [
-        ...(suite !== 'integration' ? globSync('test/unit/**/*.test.ts') : []),
+        ...(suite !== 'integration' ? [...globSync('test/unit/**/*.test.ts'), ...globSync('test/controlplane/*.test.ts')] : []),
         ...(suite !== 'unit' ? globSync('test/integration/**/*.test.ts') : []),
       ].sort();
 

@@ -1,0 +1,229 @@
+/**
+ * `npm run controlplane -- <up|down|status> [--dir DIR]`: a local control
+ * plane that outlives the command, for `npm start` and manual poking with
+ * kubectl. `up` starts it detached and records what it started in
+ * DIR/state.json; `down` stops exactly those processes.
+ */
+import { readFileSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { setTimeout as delay } from 'node:timers/promises';
+import { formatDuration } from './binaries.ts';
+import { httpGet } from './health.ts';
+import { startControlPlane, type ControlPlaneState } from './harness.ts';
+import { isPidAlive } from './lock.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const DEFAULT_DIR = join(REPO_ROOT, '.cache', 'controlplane');
+const STATE_FILE = 'state.json';
+
+const USAGE = `Usage: npm run controlplane -- <command> [options]
+
+Commands:
+  up       Start etcd, kube-apiserver and kube-controller-manager in the background
+           and return once the API server is ready (builds the binaries on first use).
+  down     Stop the processes recorded by \`up\` and delete etcd's data.
+  status   Say whether the recorded control plane is running (exit 0) or not (exit 1).
+
+Options:
+  --dir DIR                 Working directory: kubeconfig, certificates, logs, state
+                            (default: ${DEFAULT_DIR}).
+  --request-timeout DUR     kube-apiserver --request-timeout (default 60s).
+  --no-controller-manager   Do not run kube-controller-manager.
+  -h, --help                Show this help.
+
+After \`up\`: export KUBECONFIG=DIR/admin.kubeconfig`;
+
+class UsageError extends Error {}
+
+interface CliState extends ControlPlaneState {
+  formatVersion: 1;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        dir: { type: 'string' },
+        'request-timeout': { type: 'string' },
+        'no-controller-manager': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // Node's own text for this case runs to three sentences.
+    const unknown = /^Unknown option '([^']+)'/.exec(message)?.[1];
+    throw new UsageError(`${unknown ? `Unknown option ${unknown}` : message.replace(/\.$/, '')}; run with --help for usage.`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) throw new UsageError('Expected exactly one command (up, down or status); run with --help for usage.');
+  const dir = resolve(values.dir ?? DEFAULT_DIR);
+  switch (positionals[0]) {
+    case 'up':
+      return up(dir, { requestTimeout: values['request-timeout'], controllerManager: !values['no-controller-manager'] });
+    case 'down':
+      return down(dir);
+    case 'status':
+      return status(dir);
+    default:
+      throw new UsageError(`Unknown command "${positionals[0]}"; expected up, down or status (see --help).`);
+  }
+}
+
+async function up(dir: string, options: { requestTimeout: string | undefined; controllerManager: boolean }): Promise<number> {
+  const existing = await readState(dir);
+  if (existing) {
+    const running = runningProcesses(existing);
+    if (running.length === existing.processes.length && (await apiServerReady(existing))) {
+      console.log(`A control plane is already running in ${dir} (API server ${existing.apiServerUrl}); not starting another.`);
+      printWhereThingsAre(existing);
+      return 0;
+    }
+    console.log(`Cleaning up a control plane in ${dir} that is no longer complete (${running.length}/${existing.processes.length} processes alive).`);
+    await stopRecorded(existing, dir);
+  }
+
+  const started = Date.now();
+  const cp = await startControlPlane({
+    dir,
+    detached: true,
+    controllerManager: options.controllerManager,
+    ...(options.requestTimeout ? { requestTimeout: options.requestTimeout } : {}),
+    log: (line) => console.log(`[controlplane] ${line}`),
+  });
+  const state: CliState = { formatVersion: 1, ...cp.state() };
+  await writeFile(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
+  console.log(`Control plane ready in ${formatDuration(Date.now() - started)}; it keeps running until \`npm run controlplane -- down --dir ${dir}\`.`);
+  printWhereThingsAre(state);
+  return 0;
+}
+
+async function down(dir: string): Promise<number> {
+  const state = await readState(dir);
+  if (!state) {
+    console.log(`No control plane is recorded in ${dir}; nothing to stop.`);
+    return 0;
+  }
+  const stopped = await stopRecorded(state, dir);
+  console.log(
+    stopped.length > 0
+      ? `Stopped ${stopped.join(', ')} and removed etcd's data; logs remain in ${join(dir, 'logs')}.`
+      : `The control plane recorded in ${dir} was no longer running; cleaned up its state.`,
+  );
+  return 0;
+}
+
+async function status(dir: string): Promise<number> {
+  const state = await readState(dir);
+  if (!state) {
+    console.log(`No control plane is recorded in ${dir}.`);
+    return 1;
+  }
+  const running = runningProcesses(state);
+  const ready = running.some((p) => p.name === 'kube-apiserver') && (await apiServerReady(state));
+  for (const p of state.processes) {
+    console.log(`${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running.includes(p) ? 'running' : 'not running'}`);
+  }
+  console.log(ready ? `API server ready at ${state.apiServerUrl}` : 'API server not ready');
+  if (ready) printWhereThingsAre(state);
+  return ready && running.length === state.processes.length ? 0 : 1;
+}
+
+function printWhereThingsAre(state: ControlPlaneState): void {
+  console.log(`  API server:   ${state.apiServerUrl} (Kubernetes ${state.kubernetesVersion})`);
+  console.log(`  etcd:         ${state.etcdClientUrl} (etcd ${state.etcdVersion}, data in ${state.etcdDataDir})`);
+  console.log(`  kubeconfig:   ${state.adminKubeconfig}`);
+  console.log(`  logs:         ${join(state.dir, 'logs')}`);
+  console.log(`  export KUBECONFIG=${state.adminKubeconfig}`);
+}
+
+async function readState(dir: string): Promise<CliState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, STATE_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const state = JSON.parse(text) as Partial<CliState>;
+  if (state.formatVersion !== 1 || !Array.isArray(state.processes)) {
+    throw new Error(`${join(dir, STATE_FILE)} is not a state file this version understands; remove it after stopping its processes by hand.`);
+  }
+  return state as CliState;
+}
+
+/**
+ * A recorded pid only counts if it still runs the recorded binary: after a
+ * reboot or a long time the number may belong to an unrelated process,
+ * which `down` must never signal.
+ */
+function isRecordedProcess(pid: number, binary: string): boolean {
+  if (!isPidAlive(pid)) return false;
+  try {
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return argv0 === binary;
+  } catch {
+    // No /proc (not Linux): trust the pid.
+    return true;
+  }
+}
+
+function runningProcesses(state: ControlPlaneState): ControlPlaneState['processes'] {
+  return state.processes.filter((p) => isRecordedProcess(p.pid, p.binary));
+}
+
+async function apiServerReady(state: ControlPlaneState): Promise<boolean> {
+  try {
+    const ca = await readFile(state.caFile, 'utf8');
+    const result = await httpGet(`${state.apiServerUrl}/readyz`, { tls: { ca }, timeoutMs: 3000 });
+    // Anonymous requests may read /readyz (system:public-info-viewer).
+    return result.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+async function stopRecorded(state: CliState, dir: string): Promise<string[]> {
+  const stopped: string[] = [];
+  // Controller manager first, etcd last: nothing logs errors about a
+  // dependency that disappeared before it.
+  const order = ['kube-controller-manager', 'kube-apiserver', 'etcd'];
+  const processes = [...state.processes].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  for (const p of processes) {
+    if (!isRecordedProcess(p.pid, p.binary)) continue;
+    try {
+      process.kill(p.pid, 'SIGCONT'); // a paused etcd ignores SIGTERM until continued
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const deadline = Date.now() + 15_000;
+    while (isPidAlive(p.pid) && Date.now() < deadline) await delay(100);
+    if (isPidAlive(p.pid)) process.kill(p.pid, 'SIGKILL');
+    stopped.push(`${p.name} (pid ${p.pid})`);
+  }
+  // Only ever delete what `up` created: a flotilla-etcd-* scratch directory.
+  if (basename(state.etcdDataDir).startsWith('flotilla-etcd-') && dirname(state.etcdDataDir) !== '/') {
+    await rm(state.etcdDataDir, { recursive: true, force: true });
+  }
+  await rm(join(dir, STATE_FILE), { force: true });
+  return stopped;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  // Usage errors are one sentence; startup failures carry log tails worth seeing.
+  console.error(error instanceof UsageError ? message : `controlplane: ${message}`);
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+}
