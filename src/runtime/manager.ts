@@ -15,6 +15,8 @@ import { KubeClient } from './kube/client.ts';
 import { LeaderElector } from './leader-election.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { EventRecorder } from './events.ts';
+import { SelectorMatchPool } from './pool/index.ts';
+import { resolvePoolThreads } from '../config/resolve.ts';
 
 export interface ManagerOptions {
   config: FlotillaConfig;
@@ -39,6 +41,8 @@ export class Manager {
   readonly client: KubeClient;
   readonly informers: InformerFactory;
   readonly actors: ActorSystem;
+  /** Selector matching in worker threads, each holding a replica of the selector index. */
+  readonly pool: SelectorMatchPool;
   readonly registry: Registry;
   readonly liveness: HealthChecks;
   readonly readiness = new HealthChecks();
@@ -81,6 +85,13 @@ export class Manager {
       maxInFlight: config.concurrency.maxConcurrentReconciles,
       registry: this.registry,
       logger: this.log,
+    });
+    this.pool = new SelectorMatchPool({
+      threads: resolvePoolThreads(config.concurrency.poolThreads),
+      maxQueue: config.concurrency.poolQueueSize,
+      inlineThreshold: config.concurrency.poolInlineThreshold,
+      registry: this.registry,
+      logger: this.log.child({ component: 'pool' }),
     });
     this.#leading = !config.leaderElection.enabled;
     this.actors.pause();
@@ -207,6 +218,11 @@ export class Manager {
       else if (field === 'concurrency.lowPriorityShare') this.actors.setLowPriorityShare(next.concurrency.lowPriorityShare);
       else if (field === 'api.qps' || field === 'api.burst') this.client.setRateLimits(next.api.qps, next.api.burst);
       else if (field === 'log.level') this.log.level = next.log.level;
+      else if (field === 'concurrency.poolQueueSize' || field === 'concurrency.poolInlineThreshold') {
+        void this.pool
+          .resize({ maxQueue: next.concurrency.poolQueueSize, inlineThreshold: next.concurrency.poolInlineThreshold })
+          .catch((err: unknown) => this.log.error({ err }, 'pool resize failed'));
+      }
     }
     this.log.info({ changed: change.changed }, 'configuration reloaded');
   }
@@ -230,6 +246,7 @@ export class Manager {
       this.#halt.abort();
       await Promise.all([this.informers.stop(), this.#electorRun]);
     });
+    lifecycle.addStep('close pool', () => this.pool.close());
     lifecycle.addStep('close http', async () => {
       this.#monitor.stop();
       await Promise.all(this.#servers.map((s) => s.close()));
@@ -244,6 +261,7 @@ export class Manager {
     await this.#elector?.release();
     this.#halt.abort();
     await Promise.all([this.informers.stop(), this.#electorRun]);
+    await this.pool.close();
     this.#monitor.stop();
     await Promise.all(this.#servers.map((s) => s.close()));
     await this.client.close();
