@@ -1,0 +1,88 @@
+import { ConditionReason, ConditionType, Finalizer, Kind } from '../api/constants.ts';
+import type { ClusterStatus } from '../api/cluster.ts';
+import { summarizeClusterDeployments, clusterStatusWithSummary } from '../placement/cluster-summary.ts';
+import { setConditions } from '../placement/conditions.ts';
+import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../placement/deployment-namespace.ts';
+import { statusEqual } from '../placement/summary.ts';
+import type { ReconcileContext } from '../runtime/actors/index.ts';
+import { ApiError, TerminalError } from '../runtime/errors.ts';
+import { splitKey, type KubeObject } from '../runtime/kube/resource.ts';
+import { Index, PlacementContext } from './placement-context.ts';
+import { withoutStalled } from './dead-letter.ts';
+
+/**
+ * Cluster: owns the Cluster's deployment namespace (created on first sight,
+ * deleted behind a finalizer when the Cluster goes) and the Cluster's status
+ * (deployment namespace, counts of its BundleDeployments by state).
+ */
+export class ClusterReconciler {
+  readonly #ctx: PlacementContext;
+
+  constructor(ctx: PlacementContext) {
+    this.#ctx = ctx;
+  }
+
+  async reconcile(rc: ReconcileContext): Promise<void> {
+    const ctx = this.#ctx;
+    const cluster = ctx.writer.fresher(Kind.Cluster, rc.key, ctx.clusters.store.get(rc.key));
+    if (!cluster || !ctx.isWorkspace(cluster.metadata.namespace)) return;
+    const workspace = cluster.metadata.namespace ?? '';
+    const deploymentNs = deploymentNamespaceFor(workspace, cluster.metadata.name);
+    const nsObj = ctx.writer.fresher('Namespace', deploymentNs, ctx.namespaces.store.get(deploymentNs));
+    const finalizers = cluster.metadata.finalizers ?? [];
+
+    if (cluster.metadata.deletionTimestamp) {
+      if (!finalizers.includes(Finalizer.ClusterCleanup)) return;
+      if (nsObj) {
+        // Deleting the namespace removes every BundleDeployment in it; the
+        // namespace's own deletion event brings us back here to finish.
+        if (!nsObj.metadata.deletionTimestamp) await ctx.writer.delete('Namespace', nsObj, 'ClusterDeleted', rc.signal);
+        return;
+      }
+      await ctx.writer.setFinalizers(Kind.Cluster, cluster, finalizers.filter((f) => f !== Finalizer.ClusterCleanup), 'CleanupDone', rc.signal);
+      return;
+    }
+
+    if (!finalizers.includes(Finalizer.ClusterCleanup)) {
+      await ctx.writer.setFinalizers(Kind.Cluster, cluster, [...finalizers, Finalizer.ClusterCleanup], 'FinalizerAdded', rc.signal);
+      return; // the update event brings the next step with a fresh resourceVersion
+    }
+
+    let namespaceCondition: { status: 'True' | 'False'; reason: string; message: string } = {
+      status: 'True',
+      reason: ConditionReason.NamespaceReady,
+      message: `deployment namespace ${deploymentNs} is ready`,
+    };
+    if (!nsObj) {
+      try {
+        await ctx.writer.create('Namespace', { metadata: { name: deploymentNs, labels: deploymentNamespaceLabels(workspace, cluster.metadata.name) } }, 'DeploymentNamespace', rc.signal);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.statusCode === 409)) throw err;
+      }
+      return; // its add event brings us back
+    }
+    if (nsObj.metadata.deletionTimestamp) {
+      namespaceCondition = {
+        status: 'False',
+        reason: ConditionReason.NamespaceTerminating,
+        message: `deployment namespace ${deploymentNs} is being deleted; it is recreated once gone`,
+      };
+    } else if (PlacementContext.clusterKeyOfDeploymentNamespace(nsObj) !== rc.key) {
+      throw new TerminalError('NamespaceConflict', `namespace ${deploymentNs} exists but does not belong to Cluster ${rc.key}; delete or rename it`);
+    }
+
+    const bds = ctx.bundleDeployments.store.byIndex(Index.bdCluster, rc.key);
+    const computed = summarizeClusterDeployments(bds);
+    const base = clusterStatusWithSummary(cluster.status, computed, deploymentNs, cluster.metadata.generation);
+    const status: ClusterStatus = {
+      ...base,
+      conditions: setConditions(withoutStalled(cluster.status)?.conditions, [
+        { type: ConditionType.Ready, ...namespaceCondition, observedGeneration: cluster.metadata.generation },
+      ], new Date()),
+    };
+    if (statusEqual(status, cluster.status)) return;
+    const { namespace, name } = splitKey(rc.key);
+    await ctx.writer.applyStatus(Kind.Cluster, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
+  }
+}
+

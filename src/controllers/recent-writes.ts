@@ -1,0 +1,99 @@
+import type { KubeObject } from '../runtime/kube/resource.ts';
+
+interface Entry {
+  /** The server's answer to our write; `null` once deleted. */
+  obj: KubeObject | null;
+  rv: bigint;
+  at: number;
+}
+
+const MAX_AGE_MS = 120_000;
+
+function rvOf(obj: KubeObject | undefined | null): bigint | undefined {
+  const rv = obj?.metadata.resourceVersion;
+  if (!rv || !/^\d+$/.test(rv)) return undefined;
+  return BigInt(rv);
+}
+
+/**
+ * Our own writes, until the informer cache has caught up with them.
+ *
+ * A reconcile that runs between a write and its watch event would otherwise
+ * see the stale cached object and repeat the write (a needless write, or a
+ * 409 on an optimistic-lock patch). client-go's controllers solve this with
+ * "expectations"; here every write's response is kept and preferred over
+ * the cache while it is newer. resourceVersions are opaque by contract, but
+ * one etcd's are increasing integers; when they are not numeric the cache
+ * wins, which is merely the behaviour without this overlay.
+ */
+export class RecentWrites {
+  readonly #entries = new Map<string, Entry>();
+  /** Keys of recently written objects by group (e.g. BundleDeployments by Bundle). */
+  readonly #groups = new Map<string, Set<string>>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  written(id: string, obj: KubeObject, group?: string): void {
+    const rv = rvOf(obj);
+    if (rv === undefined) return;
+    if (obj.metadata.managedFields) delete obj.metadata.managedFields;
+    this.#entries.set(id, { obj, rv, at: this.#now() });
+    if (group !== undefined) this.#addToGroup(group, id);
+  }
+
+  deleted(id: string, lastKnown: KubeObject, group?: string): void {
+    const rv = rvOf(lastKnown);
+    if (rv === undefined) return;
+    this.#entries.set(id, { obj: null, rv, at: this.#now() });
+    if (group !== undefined) this.#addToGroup(group, id);
+  }
+
+  #addToGroup(group: string, id: string): void {
+    let keys = this.#groups.get(group);
+    if (!keys) this.#groups.set(group, (keys = new Set()));
+    keys.add(id);
+  }
+
+  /** The newest we know of `id`: our write's result if the cache has not seen it yet. */
+  fresher<T extends KubeObject>(id: string, cached: T | undefined): T | undefined {
+    const entry = this.#entries.get(id);
+    if (!entry) return cached;
+    const cachedRv = rvOf(cached);
+    if (this.#now() - entry.at > MAX_AGE_MS) return this.#settle(id, cached);
+    if (entry.obj === null) {
+      // Deleted by us: gone from the cache (caught up), or recreated since.
+      if (cached === undefined) return this.#settle(id, undefined);
+      if (cachedRv !== undefined && cachedRv > entry.rv) return this.#settle(id, cached);
+      return undefined;
+    }
+    if (cached !== undefined && (cachedRv === undefined || cachedRv >= entry.rv)) return this.#settle(id, cached);
+    return entry.obj as T;
+  }
+
+  #settle<T>(id: string, answer: T): T {
+    this.#entries.delete(id);
+    return answer;
+  }
+
+  /**
+   * `cached` members of a group merged with our recent writes in it: written
+   * but not yet cached objects are added, deleted ones dropped.
+   */
+  merge<T extends KubeObject>(group: string, cached: readonly T[], idOf: (obj: T) => string): T[] {
+    const keys = this.#groups.get(group);
+    if (!keys || keys.size === 0) return [...cached];
+    const out = new Map<string, T>();
+    for (const obj of cached) out.set(idOf(obj), obj);
+    for (const id of keys) {
+      const fresh = this.fresher(id, out.get(id));
+      if (fresh === undefined) out.delete(id);
+      else out.set(id, fresh);
+      if (!this.#entries.has(id)) keys.delete(id);
+    }
+    if (keys.size === 0) this.#groups.delete(group);
+    return [...out.values()];
+  }
+}
