@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RecentWrites } from '../../../src/controllers/recent-writes.ts';
+import type { KubeObject } from '../../../src/runtime/kube/resource.ts';
+
+const obj = (name: string, rv: string, extra: Record<string, unknown> = {}): KubeObject => ({
+  metadata: { name, namespace: 'ns', resourceVersion: rv },
+  ...extra,
+});
+
+test('our write wins over an older cached object until the cache catches up', () => {
+  const recent = new RecentWrites();
+  recent.written('b', obj('b', '10', { v: 'written' }));
+  assert.equal(recent.fresher('b', obj('b', '9', { v: 'stale' }))?.v, 'written');
+  assert.equal(recent.fresher('b', undefined)?.v, 'written', 'created but not yet cached');
+  assert.equal(recent.fresher('b', obj('b', '10', { v: 'cached' }))?.v, 'cached', 'cache caught up');
+  assert.equal(recent.fresher('b', obj('b', '9', { v: 'stale' }))?.v, 'stale', 'entry dropped once settled');
+});
+
+test('a newer cached object (someone else wrote after us) wins', () => {
+  const recent = new RecentWrites();
+  recent.written('b', obj('b', '10', { v: 'ours' }));
+  assert.equal(recent.fresher('b', obj('b', '12', { v: 'theirs' }))?.v, 'theirs');
+});
+
+test('deleted objects disappear until the cache drops them, unless recreated', () => {
+  const recent = new RecentWrites();
+  recent.deleted('b', obj('b', '10'));
+  assert.equal(recent.fresher('b', obj('b', '10')), undefined);
+  assert.equal(recent.fresher('b', obj('b', '15', { v: 'recreated' }))?.v, 'recreated');
+  recent.deleted('c', obj('c', '3'));
+  assert.equal(recent.fresher('c', undefined), undefined);
+  assert.equal(recent.fresher('c', obj('c', '3'))?.metadata.name, 'c', 'settled: cache rules again');
+});
+
+test('merge adds written-but-uncached members and drops deleted ones', () => {
+  const recent = new RecentWrites();
+  recent.written('x', obj('x', '20'), 'g');
+  recent.deleted('y', obj('y', '5'), 'g');
+  const merged = recent.merge('g', [obj('y', '5'), obj('z', '7')], (o) => o.metadata.name ?? '');
+  assert.deepEqual(merged.map((o) => o.metadata.name).sort(), ['x', 'z']);
+});
+
+test('entries expire after two minutes so a lost event cannot pin stale state', () => {
+  let now = 0;
+  const recent = new RecentWrites(() => now);
+  recent.written('b', obj('b', '10', { v: 'ours' }));
+  now = 121_000;
+  assert.equal(recent.fresher('b', obj('b', '9', { v: 'cache' }))?.v, 'cache');
+});
+
+test('non-numeric resourceVersions fall back to the cache', () => {
+  const recent = new RecentWrites();
+  recent.written('b', obj('b', 'abc', { v: 'ours' }));
+  assert.equal(recent.fresher('b', obj('b', 'xyz', { v: 'cache' }))?.v, 'cache');
+});
