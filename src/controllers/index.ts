@@ -189,5 +189,16 @@ export function registerControllers(manager: Manager): PlacementContext {
     if (cluster) fanOutFromCluster(cluster.metadata.namespace ?? '', cluster.metadata.name, added ? null : cluster.metadata.labels ?? {}, added ? cluster.metadata.labels ?? {} : null);
   }
 
+  manager.onConfigChange((changeEvent) => {
+    if (!changeEvent.changed.some((field) => field.startsWith('workspaces.'))) return;
+    const before = new Set(ctx.namespaces.store.list().filter((ns) => ctx.workspaces.isWorkspace(ns)).map((ns) => ns.metadata.name ?? ''));
+    ctx.workspaces.update(changeEvent.next.workspaces);
+    const after = new Set(ctx.namespaces.store.list().filter((ns) => ctx.workspaces.isWorkspace(ns)).map((ns) => ns.metadata.name ?? ''));
+    const onboarded = [...after].filter((n) => !before.has(n)).sort();
+    const offboarded = [...before].filter((n) => !after.has(n)).sort();
+    manager.log.info({ mode: changeEvent.next.workspaces.mode, onboarded, offboarded }, 'workspace set changed');
+    for (const name of [...onboarded, ...offboarded]) enqueueWorkspace(name);
+  });
+
   return ctx;
 }

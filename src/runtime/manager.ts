@@ -59,6 +59,7 @@ export class Manager {
   #leading: boolean;
   #synced = false;
   #electorRun: Promise<void> | undefined;
+  readonly #configListeners: Array<(change: ConfigChange) => void> = [];
   #started = false;
 
   constructor(opts: ManagerOptions) {
@@ -224,7 +225,19 @@ export class Manager {
           .catch((err: unknown) => this.log.error({ err }, 'pool resize failed'));
       }
     }
+    for (const listener of this.#configListeners) {
+      try {
+        listener(change);
+      } catch (err) {
+        this.log.error({ err }, 'config change listener failed');
+      }
+    }
     this.log.info({ changed: change.changed }, 'configuration reloaded');
+  }
+
+  /** Controllers subscribe to hot-reloadable settings they own (e.g. workspaces). */
+  onConfigChange(listener: (change: ConfigChange) => void): void {
+    this.#configListeners.push(listener);
   }
 
   /**
