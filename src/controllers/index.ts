@@ -17,6 +17,7 @@ const initial: EnqueueOptions = { priority: 'low', reason: 'initial' };
 const resync: EnqueueOptions = { priority: 'low', reason: 'resync' };
 const change: EnqueueOptions = { priority: 'high', reason: 'change' };
 const dependency: EnqueueOptions = { priority: 'high', reason: 'dependency' };
+const CLUSTER_STATUS_COALESCE_MS = 1000;
 
 /**
  * Registers the placement controllers (Cluster, ClusterGroup, Bundle,
@@ -138,7 +139,12 @@ export function registerControllers(manager: Manager): PlacementContext {
   const bdOwners = (bd: BundleDeploymentObject, opts: EnqueueOptions): void => {
     const l = bd.metadata.labels ?? {};
     if (l['flotilla.dev/bundle-name']) bundles.enqueue(`${l['flotilla.dev/bundle-namespace']}/${l['flotilla.dev/bundle-name']}`, opts);
-    if (l['flotilla.dev/cluster-name']) clusters.enqueue(`${l['flotilla.dev/cluster-namespace']}/${l['flotilla.dev/cluster-name']}`, opts);
+    // A Cluster's counts change with every one of its BundleDeployments; a
+    // short delay lets a fan-out's events coalesce into one status write a
+    // second instead of one per BundleDeployment.
+    if (l['flotilla.dev/cluster-name']) {
+      clusters.enqueue(`${l['flotilla.dev/cluster-namespace']}/${l['flotilla.dev/cluster-name']}`, { ...opts, delayMs: CLUSTER_STATUS_COALESCE_MS });
+    }
   };
   ctx.bundleDeployments.store.addHandler({
     onAdd: (bd, initialList) => {

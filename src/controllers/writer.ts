@@ -6,6 +6,7 @@ import { PatchType } from '../runtime/kube/client.ts';
 import { builtinTypes, objectKey, type KubeObject, type ResourceType } from '../runtime/kube/resource.ts';
 import { Label } from '../api/constants.ts';
 import { RecentWrites } from './recent-writes.ts';
+import { ApiError } from '../runtime/errors.ts';
 
 export type WrittenKind = Kind | 'Namespace';
 
@@ -62,14 +63,22 @@ export class Writer {
    */
   async setFinalizers(kind: WrittenKind, obj: KubeObject, finalizers: string[], reason: string, signal?: AbortSignal): Promise<KubeObject> {
     this.#writes.labels(kind, 'patch', reason).inc();
-    const patched = await this.#client.patch(
-      typeOf(kind),
-      obj.metadata.name ?? '',
-      obj.metadata.namespace,
-      { metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion } },
-      { contentType: PatchType.merge, signal },
-    );
-    return this.#remember(kind, patched);
+    try {
+      const patched = await this.#client.patch(
+        typeOf(kind),
+        obj.metadata.name ?? '',
+        obj.metadata.namespace,
+        { metadata: { finalizers, resourceVersion: obj.metadata.resourceVersion } },
+        { contentType: PatchType.merge, signal },
+      );
+      return this.#remember(kind, patched);
+    } catch (err) {
+      // Releasing a finalizer of an object that is already gone (a stale
+      // cache after a restart) has nothing left to do.
+      const releasing = finalizers.length < (obj.metadata.finalizers?.length ?? 0);
+      if (releasing && err instanceof ApiError && err.statusCode === 404) return obj;
+      throw err;
+    }
   }
 
   async delete(kind: WrittenKind, obj: KubeObject, reason: string, signal?: AbortSignal): Promise<void> {
