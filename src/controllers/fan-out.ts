@@ -1,9 +1,9 @@
 import type { Labels } from '../labels/selector.ts';
 import { targetDependencies } from '../placement/target-dependencies.ts';
 import type { SelectorMatchPool } from '../runtime/pool/index.ts';
-import { objectKey, splitKey } from '../runtime/kube/resource.ts';
+import { objectKey } from '../runtime/kube/resource.ts';
 import type { Logger } from '../observability/logger.ts';
-import { Index, type BundleObject, type ClusterGroupObject, type ClusterObject, type PlacementContext } from './placement-context.ts';
+import { Index, type BundleObject, type ClusterGroupObject, type PlacementContext } from './placement-context.ts';
 
 const GROUP_PREFIX = 'group\u0000';
 const BUNDLE_SEPARATOR = '\u0000';
@@ -98,15 +98,4 @@ export class ClusterFanOut {
     }
     return out;
   }
-
-  /** Whether a cached Cluster counts for placement (not being deleted). */
-  static placeable(cluster: ClusterObject | undefined): cluster is ClusterObject {
-    return cluster !== undefined && !cluster.metadata.deletionTimestamp;
-  }
-
-  static clusterKey(workspace: string, name: string): string {
-    return `${workspace}/${name}`;
-  }
-
-  static split = splitKey;
 }

@@ -1,4 +1,4 @@
-import { Kind, Label, MANAGED_BY_VALUE } from '../api/constants.ts';
+import { Label, MANAGED_BY_VALUE } from '../api/constants.ts';
 import { KindResources } from '../api/kinds.ts';
 import { contentNameFor } from '../api/content-name.ts';
 import type { Bundle } from '../api/bundle.ts';
@@ -130,6 +130,4 @@ export class PlacementContext {
     if (!l || l[Label.ManagedBy] !== MANAGED_BY_VALUE || !l[Label.ClusterName] || !l[Label.ClusterNamespace]) return undefined;
     return `${l[Label.ClusterNamespace]}/${l[Label.ClusterName]}`;
   }
-
-  static readonly kinds = Kind;
 }

@@ -1,4 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
+import { registeredCounter } from '../observability/metrics.ts';
 import { KindResources } from '../api/kinds.ts';
 import type { Kind } from '../api/constants.ts';
 import type { KubeClient } from '../runtime/kube/client.ts';
@@ -27,15 +28,11 @@ export class Writer {
 
   constructor(client: KubeClient, registry: Registry) {
     this.#client = client;
-    const existing = registry.getSingleMetric('flotilla_writes_total') as Counter<'kind' | 'verb' | 'reason'> | undefined;
-    this.#writes =
-      existing ??
-      new Counter({
-        name: 'flotilla_writes_total',
-        help: 'Writes the controllers sent to the API server, by kind, verb (create, apply, patch, delete) and reason (status writes: reason StatusChanged).',
-        labelNames: ['kind', 'verb', 'reason'],
-        registers: [registry],
-      });
+    this.#writes = registeredCounter(registry, {
+      name: 'flotilla_writes_total',
+      help: 'Writes the controllers sent to the API server, by kind, verb (create, apply, patch, delete) and reason (status writes: reason StatusChanged).',
+      labelNames: ['kind', 'verb', 'reason'],
+    });
   }
 
   /** Server-side apply of the fields the controller owns (forced: it is their source of truth). */

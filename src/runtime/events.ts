@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
+import { registeredCounter } from '../observability/metrics.ts';
 import type { KubeClient } from './kube/client.ts';
-import { builtinTypes, type KubeObject } from './kube/resource.ts';
+import { builtinTypes, microTime, type KubeObject } from './kube/resource.ts';
 import { silentLogger, type Logger } from '../observability/logger.ts';
 
 export type EventType = 'Normal' | 'Warning';
@@ -34,10 +35,6 @@ interface Tracked {
 
 const NOTE_LIMIT = 1024;
 
-/** Kubernetes MicroTime. */
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 /**
  * Records events.k8s.io/v1 Events about objects, the way client-go's new
@@ -61,15 +58,11 @@ export class EventRecorder {
       logger: silentLogger,
       ...opts,
     };
-    const existing = opts.registry.getSingleMetric('flotilla_events_recorded_total') as Counter<'type' | 'reason' | 'result'> | undefined;
-    this.#written =
-      existing ??
-      new Counter({
-        name: 'flotilla_events_recorded_total',
-        help: 'Kubernetes Events recorded, by type, reason and result (created, series, suppressed, error).',
-        labelNames: ['type', 'reason', 'result'],
-        registers: [opts.registry],
-      });
+    this.#written = registeredCounter(opts.registry, {
+      name: 'flotilla_events_recorded_total',
+      help: 'Kubernetes Events recorded, by type, reason and result (created, series, suppressed, error).',
+      labelNames: ['type', 'reason', 'result'],
+    });
   }
 
   /** Records an event about `regarding`; resolves when written (callers need not await). */

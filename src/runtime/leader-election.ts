@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Gauge, type Registry } from 'prom-client';
 import { ApiError, isNotFound } from './errors.ts';
 import type { KubeClient } from './kube/client.ts';
-import { builtinTypes, type KubeObject } from './kube/resource.ts';
+import { builtinTypes, microTime, type KubeObject } from './kube/resource.ts';
 import { silentLogger, type Logger } from '../observability/logger.ts';
 
 export interface LeaseSpec {
@@ -50,10 +50,6 @@ function leaderGauge(registry: Registry): Gauge<'name'> {
   return g;
 }
 
-/** Kubernetes MicroTime: RFC 3339 with microseconds. */
-function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
 
 /**
  * Leader election on a coordination.k8s.io Lease, following client-go's
