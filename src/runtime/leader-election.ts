@@ -66,7 +66,7 @@ export class LeaderElector {
   readonly #o: LeaderElectorOptions;
   readonly #log: Logger;
   readonly #gauge: Gauge<'name'>;
-  #observed: { record: string; at: number; lease: Lease | undefined } = { record: '', at: 0, lease: undefined };
+  #observed: { record: string; at: number } = { record: '', at: 0 };
   #leading: AbortController | undefined;
   #lastLeader = '';
 
@@ -105,23 +105,36 @@ export class LeaderElector {
   async release(): Promise<void> {
     if (!this.isLeader()) return;
     this.#stopLeading('released');
-    const lease = this.#observed.lease;
-    if (!lease || lease.spec?.holderIdentity !== this.#o.identity) return;
-    const now = Date.now();
-    try {
-      await this.#o.client.update<Lease>(builtinTypes.lease, {
-        ...lease,
-        spec: {
-          holderIdentity: '',
-          leaseDurationSeconds: 1,
-          acquireTime: microTime(now),
-          renewTime: microTime(now),
-          leaseTransitions: lease.spec?.leaseTransitions ?? 0,
-        },
-      }, { signal: AbortSignal.timeout(this.#o.renewDeadlineMs) });
-      this.#log.info('released lease');
-    } catch (err) {
-      this.#log.warn({ err: (err as Error).message }, 'could not release lease; standbys take over after it expires');
+    // A renewal may have been in flight when leadership stopped, so the
+    // cached lease can be one resourceVersion behind: read it fresh, and
+    // retry once if it moves under us.
+    const signal = AbortSignal.timeout(this.#o.renewDeadlineMs);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const lease = await this.#o.client.get<Lease>(builtinTypes.lease, this.#o.name, this.#o.namespace, { signal });
+        if (lease.spec?.holderIdentity !== this.#o.identity) return;
+        const now = Date.now();
+        await this.#o.client.update<Lease>(
+          builtinTypes.lease,
+          {
+            ...lease,
+            spec: {
+              holderIdentity: '',
+              leaseDurationSeconds: 1,
+              acquireTime: microTime(now),
+              renewTime: microTime(now),
+              leaseTransitions: lease.spec?.leaseTransitions ?? 0,
+            },
+          },
+          { signal },
+        );
+        this.#log.info('released lease');
+        return;
+      } catch (err) {
+        if (attempt === 0 && err instanceof ApiError && err.statusCode === 409) continue;
+        this.#log.warn({ err: (err as Error).message }, 'could not release lease; standbys take over after it expires');
+        return;
+      }
     }
   }
 
@@ -216,8 +229,7 @@ export class LeaderElector {
 
   #observe(lease: Lease, now: number): void {
     const record = JSON.stringify(lease.spec ?? {});
-    if (record !== this.#observed.record) this.#observed = { record, at: now, lease };
-    else this.#observed.lease = lease;
+    if (record !== this.#observed.record) this.#observed = { record, at: now };
     const holder = lease.spec?.holderIdentity ?? '';
     if (holder !== this.#lastLeader) {
       this.#lastLeader = holder;
