@@ -18,6 +18,9 @@ function client(): KubeClient {
   return new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }) });
 }
 
+/** Every candidate's loop, stopped in `after` even when a test fails midway. */
+const running: AbortController[] = [];
+
 function candidate(identity: string, leaseName: string, t: typeof timings = timings) {
   const events: string[] = [];
   const observed: string[] = [];
@@ -33,8 +36,9 @@ function candidate(identity: string, leaseName: string, t: typeof timings = timi
     onStoppedLeading: () => events.push('stopped'),
     onNewLeader: (leader) => observed.push(leader),
   });
-  const running = elector.run(stop.signal);
-  return { elector, events, observed, stop, running };
+  running.push(stop);
+  const loop = elector.run(stop.signal);
+  return { elector, events, observed, stop, running: loop };
 }
 
 before(async () => {
@@ -43,6 +47,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const stop of running) stop.abort();
   await cp?.stop();
 });
 
