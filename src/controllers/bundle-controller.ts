@@ -14,6 +14,7 @@ import type { KubeObject } from '../runtime/kube/resource.ts';
 import { splitKey } from '../runtime/kube/resource.ts';
 import { forEachLimit } from './parallel.ts';
 import { withoutStalled } from './dead-letter.ts';
+import { offboardBundle, retainsOrphans } from './offboarding.ts';
 import { desiredContentName, Index, type BundleObject, type PlacementContext } from './placement-context.ts';
 
 /** Writes of one Bundle reconcile run this many at a time. */
@@ -40,11 +41,13 @@ export class BundleReconciler {
     const existing = ctx.writer.bundleDeploymentsOf(rc.key, ctx.bundleDeployments.store.byIndex(Index.bdBundle, rc.key));
     if (!bundle) {
       // Gone without our cleanup (finalizer removed by hand, or never added):
-      // its BundleDeployments must not outlive it.
+      // its BundleDeployments must not outlive it — unless its namespace was
+      // offboarded with `retain`, which leaves them as they are.
+      if (retainsOrphans(ctx, splitKey(rc.key).namespace)) return;
       await this.#deleteAll(existing, 'BundleDeleted', rc.signal);
       return;
     }
-    if (!ctx.isWorkspace(bundle.metadata.namespace)) return;
+    if (!ctx.isWorkspace(bundle.metadata.namespace)) return offboardBundle(ctx, bundle, existing, rc.signal);
     const finalizers = bundle.metadata.finalizers ?? [];
 
     if (bundle.metadata.deletionTimestamp) {

@@ -9,6 +9,7 @@ import { ApiError, TerminalError } from '../runtime/errors.ts';
 import { splitKey, type KubeObject } from '../runtime/kube/resource.ts';
 import { Index, PlacementContext } from './placement-context.ts';
 import { withoutStalled } from './dead-letter.ts';
+import { offboardCluster } from './offboarding.ts';
 
 /**
  * Cluster: owns the Cluster's deployment namespace (created on first sight,
@@ -25,7 +26,8 @@ export class ClusterReconciler {
   async reconcile(rc: ReconcileContext): Promise<void> {
     const ctx = this.#ctx;
     const cluster = ctx.writer.fresher(Kind.Cluster, rc.key, ctx.clusters.store.get(rc.key));
-    if (!cluster || !ctx.isWorkspace(cluster.metadata.namespace)) return;
+    if (!cluster) return;
+    if (!ctx.isWorkspace(cluster.metadata.namespace)) return offboardCluster(ctx, cluster, rc.signal);
     const workspace = cluster.metadata.namespace ?? '';
     const deploymentNs = deploymentNamespaceFor(workspace, cluster.metadata.name);
     const nsObj = ctx.writer.fresher('Namespace', deploymentNs, ctx.namespaces.store.get(deploymentNs));

@@ -12,6 +12,8 @@ import { ContentReconciler } from './content-controller.ts';
 import { recordStalled } from './dead-letter.ts';
 import { ClusterFanOut } from './fan-out.ts';
 import { desiredContentName, Index, PlacementContext, type BundleDeploymentObject } from './placement-context.ts';
+import { WorkspaceSet } from './workspaces.ts';
+import { registeredGauge } from '../observability/metrics.ts';
 
 const initial: EnqueueOptions = { priority: 'low', reason: 'initial' };
 const resync: EnqueueOptions = { priority: 'low', reason: 'resync' };
@@ -32,6 +34,11 @@ export function registerControllers(manager: Manager): PlacementContext {
   const groupR = new ClusterGroupReconciler(ctx);
   const bundleR = new BundleReconciler(ctx);
   const contentR = new ContentReconciler(ctx);
+  const workspaceSet = new WorkspaceSet(
+    ctx.workspaces,
+    registeredGauge(manager.registry, { name: 'flotilla_workspaces', help: 'Namespaces that are onboarded workspaces now.' }),
+    manager.log.child({ component: 'workspaces' }),
+  );
 
   const clusters = manager.controller({
     name: 'cluster',
@@ -169,10 +176,13 @@ export function registerControllers(manager: Manager): PlacementContext {
 
   ctx.namespaces.store.addHandler({
     onAdd: (ns, initialList) => {
-      if (initialList) return; // every object in it is listed and enqueued anyway
       const clusterKey = PlacementContext.clusterKeyOfDeploymentNamespace(ns);
+      if (initialList) {
+        if (!clusterKey) workspaceSet.observe(ns, { initial: true });
+        return; // every object in it is listed and enqueued anyway
+      }
       if (clusterKey) return deploymentNamespaceChanged(clusterKey, true);
-      if (ctx.workspaces.isWorkspace(ns)) enqueueWorkspace(ns.metadata.name ?? '');
+      if (workspaceSet.observe(ns)) enqueueWorkspace(ns.metadata.name ?? '');
     },
     onUpdate: (old, ns, isResync) => {
       if (isResync) return;
@@ -181,11 +191,12 @@ export function registerControllers(manager: Manager): PlacementContext {
         if (predicates.deletionStarted(old, ns)) deploymentNamespaceChanged(clusterKey, false);
         return;
       }
-      if (ctx.workspaces.isWorkspace(old) !== ctx.workspaces.isWorkspace(ns)) enqueueWorkspace(ns.metadata.name ?? '');
+      if (workspaceSet.observe(ns) || ctx.workspaces.isWorkspace(old) !== ctx.workspaces.isWorkspace(ns)) enqueueWorkspace(ns.metadata.name ?? '');
     },
     onDelete: (ns) => {
       const clusterKey = PlacementContext.clusterKeyOfDeploymentNamespace(ns);
       if (clusterKey) deploymentNamespaceChanged(clusterKey, false);
+      else workspaceSet.forget(ns.metadata.name ?? '');
     },
   });
   /** A deployment namespace appeared or went: its Cluster, and the Bundles that target it, look again. */
@@ -197,11 +208,9 @@ export function registerControllers(manager: Manager): PlacementContext {
 
   manager.onConfigChange((changeEvent) => {
     if (!changeEvent.changed.some((field) => field.startsWith('workspaces.'))) return;
-    const before = new Set(ctx.namespaces.store.list().filter((ns) => ctx.workspaces.isWorkspace(ns)).map((ns) => ns.metadata.name ?? ''));
     ctx.workspaces.update(changeEvent.next.workspaces);
-    const after = new Set(ctx.namespaces.store.list().filter((ns) => ctx.workspaces.isWorkspace(ns)).map((ns) => ns.metadata.name ?? ''));
-    const onboarded = [...after].filter((n) => !before.has(n)).sort();
-    const offboarded = [...before].filter((n) => !after.has(n)).sort();
+    const namespaces = ctx.namespaces.store.list().filter((ns) => !PlacementContext.clusterKeyOfDeploymentNamespace(ns));
+    const { onboarded, offboarded } = workspaceSet.recompute(namespaces);
     manager.log.info({ mode: changeEvent.next.workspaces.mode, onboarded, offboarded }, 'workspace set changed');
     for (const name of [...onboarded, ...offboarded]) enqueueWorkspace(name);
   });

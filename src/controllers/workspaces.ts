@@ -52,3 +52,82 @@ export class WorkspaceMembership {
     }
   }
 }
+
+/** What a namespace event did to the workspace set. */
+export type MembershipChange = 'onboarded' | 'offboarded' | undefined;
+
+interface InfoLogger {
+  info(obj: Record<string, unknown>, msg: string): void;
+}
+
+/**
+ * The set of onboarded workspaces, kept current from namespace events and
+ * config reloads: drives the `flotilla_workspaces` gauge and logs one info
+ * line per namespace that is onboarded or offboarded at runtime (the
+ * initial list is counted silently: a restart onboards nothing new).
+ * Reconciles do not read this set; they ask `WorkspaceMembership` about the
+ * cached namespace, so a missed event can never make them act on stale
+ * membership.
+ */
+export class WorkspaceSet {
+  readonly #membership: WorkspaceMembership;
+  readonly #names = new Set<string>();
+  readonly #log: InfoLogger;
+  readonly #gauge: { set(value: number): void };
+
+  constructor(membership: WorkspaceMembership, gauge: { set(value: number): void }, log: InfoLogger) {
+    this.#membership = membership;
+    this.#gauge = gauge;
+    this.#log = log;
+    this.#gauge.set(0);
+  }
+
+  get size(): number {
+    return this.#names.size;
+  }
+
+  has(name: string): boolean {
+    return this.#names.has(name);
+  }
+
+  /** A namespace was added or changed: is it (still) a workspace? */
+  observe(ns: KubeObject, options: { initial?: boolean } = {}): MembershipChange {
+    const name = ns.metadata.name ?? '';
+    const now = this.#membership.isWorkspace(ns);
+    const was = this.#names.has(name);
+    if (now === was) return undefined;
+    if (now) this.#names.add(name);
+    else this.#names.delete(name);
+    this.#gauge.set(this.#names.size);
+    if (options.initial) return now ? 'onboarded' : 'offboarded';
+    this.#log.info({ namespace: name, mode: this.#membership.config.mode }, now ? 'workspace onboarded' : 'workspace offboarded');
+    return now ? 'onboarded' : 'offboarded';
+  }
+
+  /** A namespace was deleted. */
+  forget(name: string): MembershipChange {
+    if (!this.#names.delete(name)) return undefined;
+    this.#gauge.set(this.#names.size);
+    this.#log.info({ namespace: name, reason: 'NamespaceDeleted' }, 'workspace offboarded');
+    return 'offboarded';
+  }
+
+  /**
+   * After `WorkspaceMembership.update` (config reload): re-evaluates every
+   * cached namespace; returns the names that entered and left the set.
+   */
+  recompute(namespaces: readonly KubeObject[]): { onboarded: string[]; offboarded: string[] } {
+    const onboarded: string[] = [];
+    const offboarded: string[] = [];
+    const seen = new Set<string>();
+    for (const ns of namespaces) {
+      const name = ns.metadata.name ?? '';
+      seen.add(name);
+      const change = this.observe(ns);
+      if (change === 'onboarded') onboarded.push(name);
+      else if (change === 'offboarded') offboarded.push(name);
+    }
+    for (const name of [...this.#names]) if (!seen.has(name) && this.forget(name)) offboarded.push(name);
+    return { onboarded: onboarded.sort(), offboarded: offboarded.sort() };
+  }
+}

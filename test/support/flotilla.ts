@@ -1,4 +1,4 @@
-import { mkdtempSync, openSync, readSync, closeSync, fstatSync, readFileSync, readdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readSync, closeSync, fstatSync, readFileSync, readdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,6 +99,15 @@ export interface FlotillaProcess {
   stop(options?: { graceMs?: number }): Promise<number | null>;
   /** The last `lines` lines of output, for failure messages. */
   logTail(lines?: number): string;
+  /**
+   * Rewrites the running controller's config file (hot reload): the shipped
+   * config, the start overrides, then `overrides` merged over them. The new
+   * file replaces the old one atomically (write + rename), as an editor or
+   * the kubelet would, so the watcher never reads half a file. Overrides
+   * accumulate across calls. Wait for the effect, e.g. the
+   * `configuration reloaded` log line.
+   */
+  writeConfig(overrides: ConfigOverrides): void;
 }
 
 export async function startFlotilla(options: StartFlotillaOptions): Promise<FlotillaProcess> {
@@ -117,7 +126,7 @@ export async function startFlotilla(options: StartFlotillaOptions): Promise<Flot
     env: { ...process.env, ...options.env },
   });
   const tail = new LogTail(logFile);
-  const handle = makeHandle({ name, child, tail, dir, configPath, logFile });
+  const handle = makeHandle({ name, child, tail, dir, configPath, logFile, config: options.config ?? {} });
 
   let servers: { metrics: string; health: string };
   try {
@@ -235,8 +244,10 @@ function makeHandle(parts: {
   dir: string;
   configPath: string;
   logFile: string;
+  config?: ConfigOverrides;
 }): FlotillaProcess {
   const { name, child, tail } = parts;
+  let currentOverrides = (parts.config ?? {}) as Record<string, unknown>;
   const handle: FlotillaProcess = {
     pid: child.pid,
     name,
@@ -326,6 +337,12 @@ function makeHandle(parts: {
         }
       })();
       return text.trimEnd().split('\n').slice(-lines).join('\n');
+    },
+    writeConfig(overrides) {
+      currentOverrides = deepMerge(currentOverrides, overrides as Record<string, unknown>);
+      const tmp = join(parts.dir, `.flotilla.yaml.${process.pid}.tmp`);
+      writeFileSync(tmp, stringifyYaml(testConfig(currentOverrides as ConfigOverrides)));
+      renameSync(tmp, parts.configPath);
     },
   };
   return handle;
