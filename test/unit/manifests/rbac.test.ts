@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { CONFIG_DIR, manifestId, renderKustomization, type Manifest } from './kustomize.ts';
+
+interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs?: string[];
+  resourceNames?: string[];
+  nonResourceURLs?: string[];
+}
+
+const roles = (): Array<Manifest & { rules?: PolicyRule[] }> =>
+  renderKustomization(join(CONFIG_DIR, 'default')).filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role');
+
+/** One line per rule, and the rules that use a wildcard anywhere. */
+function auditRules(shipped: Array<Manifest & { rules?: PolicyRule[] }>): { listing: string[]; wildcards: string[] } {
+  const listing: string[] = [];
+  const wildcards: string[] = [];
+  for (const role of shipped) {
+    assert.ok(Array.isArray(role.rules) && role.rules.length > 0, `${manifestId(role)} has no rules`);
+    for (const rule of role.rules) {
+      const line = `${manifestId(role)}: apiGroups=[${(rule.apiGroups ?? []).join(',')}] resources=[${(rule.resources ?? []).join(',')}] verbs=[${(rule.verbs ?? []).join(',')}]`;
+      listing.push(line);
+      for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURLs'] as const) {
+        if ((rule[field] ?? []).some((v) => v.includes('*'))) wildcards.push(`${field} in ${line}`);
+      }
+      assert.ok((rule.verbs?.length ?? 0) > 0, `a rule without verbs: ${line}`);
+      assert.ok((rule.resources?.length ?? 0) > 0, `a rule without resources: ${line}`);
+    }
+  }
+  return { listing, wildcards };
+}
+
+test('the shipped RBAC rules use no wildcard verbs, resources or apiGroups', () => {
+  const shipped = roles();
+  assert.ok(shipped.length >= 2, 'expected the manager ClusterRole and the leader-election Role');
+  const { listing, wildcards } = auditRules(shipped);
+  // The listing is the review surface: print it so a diff in CI output shows what changed.
+  console.log(`shipped RBAC rules:\n  ${listing.join('\n  ')}`);
+  assert.deepEqual(wildcards, [], `wildcards in the shipped RBAC:\n${wildcards.join('\n')}`);
+});
+
+test('the audit catches a wildcard in verbs, resources or apiGroups', () => {
+  const role = (rule: PolicyRule) => [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'r' }, rules: [rule] }];
+  const ok: PolicyRule = { apiGroups: [''], resources: ['pods'], verbs: ['get'] };
+  assert.deepEqual(auditRules(role(ok)).wildcards, []);
+  assert.equal(auditRules(role({ ...ok, verbs: ['*'] })).wildcards.length, 1);
+  assert.equal(auditRules(role({ ...ok, resources: ['pods/*'] })).wildcards.length, 1);
+  assert.equal(auditRules(role({ ...ok, apiGroups: ['*'] })).wildcards.length, 1);
+});
+
+test('no role grants escalation verbs or access to secrets', () => {
+  for (const role of roles()) {
+    for (const rule of role.rules ?? []) {
+      for (const verb of ['escalate', 'bind', 'impersonate']) assert.ok(!rule.verbs?.includes(verb), `${manifestId(role)} grants ${verb}`);
+      assert.ok(!rule.resources?.includes('secrets'), `${manifestId(role)} grants access to secrets`);
+    }
+  }
+});
+
+test('every binding binds a shipped role to the controller ServiceAccount the Deployment runs as', () => {
+  const objects = renderKustomization(join(CONFIG_DIR, 'default'));
+  const deployment = objects.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { serviceAccountName: string } } }; metadata: { namespace: string } };
+  const sa = deployment.spec.template.spec.serviceAccountName;
+  assert.ok(objects.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === sa && o.metadata.namespace === deployment.metadata.namespace));
+  const bindings = objects.filter((o) => o.kind === 'ClusterRoleBinding' || o.kind === 'RoleBinding') as unknown as Array<
+    Manifest & { roleRef: { kind: string; name: string }; subjects: Array<{ kind: string; name: string; namespace?: string }> }
+  >;
+  assert.ok(bindings.length >= 2);
+  const roleIds = new Set(roles().map((r) => `${r.kind}/${r.metadata.namespace ?? ''}/${r.metadata.name}`));
+  for (const b of bindings) {
+    const ns = b.roleRef.kind === 'Role' ? (b.metadata.namespace ?? '') : '';
+    assert.ok(roleIds.has(`${b.roleRef.kind}/${ns}/${b.roleRef.name}`), `${manifestId(b)} binds ${b.roleRef.kind} ${b.roleRef.name}, which is not shipped`);
+    assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: sa, namespace: deployment.metadata.namespace }], manifestId(b));
+  }
+});
