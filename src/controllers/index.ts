@@ -11,6 +11,7 @@ import { ClusterGroupReconciler } from './clustergroup-controller.ts';
 import { ContentReconciler } from './content-controller.ts';
 import { recordStalled } from './dead-letter.ts';
 import { ClusterFanOut } from './fan-out.ts';
+import { ForbiddenReporter } from './forbidden.ts';
 import { desiredContentName, Index, PlacementContext, type BundleDeploymentObject } from './placement-context.ts';
 import { WorkspaceSet } from './workspaces.ts';
 import { registeredGauge } from '../observability/metrics.ts';
@@ -34,6 +35,7 @@ export function registerControllers(manager: Manager): PlacementContext {
   const groupR = new ClusterGroupReconciler(ctx);
   const bundleR = new BundleReconciler(ctx);
   const contentR = new ContentReconciler(ctx);
+  const forbidden = new ForbiddenReporter(ctx);
   const workspaceSet = new WorkspaceSet(
     ctx.workspaces,
     registeredGauge(manager.registry, { name: 'flotilla_workspaces', help: 'Namespaces that are onboarded workspaces now.' }),
@@ -42,17 +44,17 @@ export function registerControllers(manager: Manager): PlacementContext {
 
   const clusters = manager.controller({
     name: 'cluster',
-    reconcile: (rc) => clusterR.reconcile(rc),
+    reconcile: forbidden.wrap('Cluster', ctx.clusters.store as unknown as Store<KubeObject>, (rc) => clusterR.reconcile(rc)),
     onDeadLetter: recordStalled(ctx, Kind.Cluster, ctx.clusters.store as unknown as Store<KubeObject>),
   });
   const groups = manager.controller({
     name: 'clustergroup',
-    reconcile: (rc) => groupR.reconcile(rc),
+    reconcile: forbidden.wrap('ClusterGroup', ctx.clusterGroups.store as unknown as Store<KubeObject>, (rc) => groupR.reconcile(rc)),
     onDeadLetter: recordStalled(ctx, Kind.ClusterGroup, ctx.clusterGroups.store as unknown as Store<KubeObject>),
   });
   const bundles = manager.controller({
     name: 'bundle',
-    reconcile: (rc) => bundleR.reconcile(rc),
+    reconcile: forbidden.wrap('Bundle', ctx.bundles.store as unknown as Store<KubeObject>, (rc) => bundleR.reconcile(rc)),
     onDeadLetter: recordStalled(ctx, Kind.Bundle, ctx.bundles.store as unknown as Store<KubeObject>),
   });
   const contents = manager.controller({ name: 'content', reconcile: (rc) => contentR.reconcile(rc) });
