@@ -31,12 +31,19 @@ export class RecentWrites {
   /** Keys of recently written objects by group (e.g. BundleDeployments by Bundle). */
   readonly #groups = new Map<string, Set<string>>();
   readonly #now: () => number;
+  #lastSweep: number;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
+    this.#lastSweep = now();
+  }
+
+  get size(): number {
+    return this.#entries.size;
   }
 
   written(id: string, obj: KubeObject, group?: string): void {
+    this.#sweep();
     const rv = rvOf(obj);
     if (rv === undefined) return;
     if (obj.metadata.managedFields) delete obj.metadata.managedFields;
@@ -45,10 +52,27 @@ export class RecentWrites {
   }
 
   deleted(id: string, lastKnown: KubeObject, group?: string): void {
+    this.#sweep();
     const rv = rvOf(lastKnown);
     if (rv === undefined) return;
     this.#entries.set(id, { obj: null, rv, at: this.#now() });
     if (group !== undefined) this.#addToGroup(group, id);
+  }
+
+  /**
+   * Entries are normally settled when a reconcile reads them; one for an
+   * object nobody reconciles again would otherwise be kept (with its whole
+   * body) forever. Amortised: at most one pass per `MAX_AGE_MS`.
+   */
+  #sweep(): void {
+    const now = this.#now();
+    if (now - this.#lastSweep < MAX_AGE_MS) return;
+    this.#lastSweep = now;
+    for (const [id, entry] of this.#entries) if (now - entry.at > MAX_AGE_MS) this.#entries.delete(id);
+    for (const [group, keys] of this.#groups) {
+      for (const id of keys) if (!this.#entries.has(id)) keys.delete(id);
+      if (keys.size === 0) this.#groups.delete(group);
+    }
   }
 
   #addToGroup(group: string, id: string): void {

@@ -54,3 +54,14 @@ test('non-numeric resourceVersions fall back to the cache', () => {
   recent.written('b', obj('b', 'abc', { v: 'ours' }));
   assert.equal(recent.fresher('b', obj('b', 'xyz', { v: 'cache' }))?.v, 'cache');
 });
+
+test('entries nobody reads again are swept, so the overlay cannot grow without bound', () => {
+  let now = 0;
+  const recent = new RecentWrites(() => now);
+  for (let i = 0; i < 100; i++) recent.written(`o${i}`, obj(`o${i}`, '10'), 'g');
+  assert.equal(recent.size, 100);
+  now = 121_000;
+  recent.written('fresh', obj('fresh', '11'));
+  assert.equal(recent.size, 1);
+  assert.deepEqual(recent.merge<KubeObject>('g', [], (o) => o.metadata.name ?? ''), []);
+});
