@@ -38,22 +38,32 @@ export const Index = {
   bdContent: 'content',
 } as const;
 
-// Hashing a Bundle's resources is the costliest index function; the same
-// resources array (old object on update) is hashed once.
-const contentNameMemo = new WeakMap<object, string>();
+// Hashing a Bundle's resources is the costliest index function, and every
+// watch event (status writes included) brings a fresh copy of the object.
+// spec only changes with metadata.generation, so the name is remembered per
+// (uid, generation); the same resources array (old object on update) is
+// recognised too.
+const contentNameByArray = new WeakMap<object, string>();
+const contentNameByGeneration = new Map<string, string>();
+const GENERATION_MEMO_LIMIT = 100_000;
 
 export function desiredContentName(bundle: BundleObject): string | undefined {
   const resources = bundle.spec?.resources;
   if (!Array.isArray(resources)) return undefined;
-  let name = contentNameMemo.get(resources);
+  const generationKey = bundle.metadata.uid ? `${bundle.metadata.uid}/${bundle.metadata.generation ?? 0}` : undefined;
+  let name = contentNameByArray.get(resources) ?? (generationKey ? contentNameByGeneration.get(generationKey) : undefined);
   if (name === undefined) {
     try {
       name = contentNameFor(resources);
     } catch {
       return undefined;
     }
-    contentNameMemo.set(resources, name);
+    if (generationKey) {
+      if (contentNameByGeneration.size >= GENERATION_MEMO_LIMIT) contentNameByGeneration.clear();
+      contentNameByGeneration.set(generationKey, name);
+    }
   }
+  contentNameByArray.set(resources, name);
   return name;
 }
 
