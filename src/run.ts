@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, configPathFromArgs, loadConfig, watchConfig } from './config/index.ts';
@@ -38,12 +40,23 @@ export async function run({ argv, env = process.env }: RunOptions): Promise<numb
   const log = createLogger({ level });
 
   const kubeConfig = new KubeConfig();
-  const kubeconfigPath = values.kubeconfig ?? env.KUBECONFIG;
+  const kubeconfigPath = values.kubeconfig ?? (env.KUBECONFIG || undefined) ?? defaultKubeconfigPath(env);
   try {
     if (kubeconfigPath) kubeConfig.loadFromFile(kubeconfigPath);
-    else kubeConfig.loadFromDefault();
+    else if (env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
+    else {
+      // client-node would fall back to http://localhost:8080 and the
+      // controller would retry it forever: a missing cluster is a
+      // configuration error, said once.
+      console.error('No cluster configured: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod.');
+      return 2;
+    }
   } catch (err) {
-    console.error(`cannot load kubeconfig ${kubeconfigPath ?? '(default)'}: ${(err as Error).message}`);
+    console.error(`Cannot load kubeconfig ${kubeconfigPath ?? '(in-cluster)'}: ${(err as Error).message}`);
+    return 2;
+  }
+  if (!kubeConfig.getCurrentCluster()) {
+    console.error(`Kubeconfig ${kubeconfigPath ?? '(in-cluster)'} has no current context with a cluster; select one with kubectl config use-context.`);
     return 2;
   }
 
@@ -60,4 +73,11 @@ export async function run({ argv, env = process.env }: RunOptions): Promise<numb
   lifecycle.addStep('stop config watcher', () => watcher.close());
   await manager.start();
   return 0;
+}
+
+function defaultKubeconfigPath(env: NodeJS.ProcessEnv): string | undefined {
+  const home = env.HOME ?? env.USERPROFILE;
+  if (!home) return undefined;
+  const path = join(home, '.kube', 'config');
+  return existsSync(path) ? path : undefined;
 }
