@@ -23,6 +23,7 @@
  * ≥ 200,000 events/s accepted, ≤ 20 µs main-thread CPU per reconcile, flat
  * memory after the storm.
  */
+import { seededRandom } from '../test/support/random.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -60,17 +61,6 @@ function threadCpuMicros(): number {
   return usage.user + usage.system;
 }
 
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const OPTION_KINDS: EnqueueOptions[] = [
   { reason: 'change' },
   { reason: 'resync' },
@@ -85,7 +75,7 @@ const OPTION_KINDS: EnqueueOptions[] = [
  * the stream itself does not count as heap.
  */
 function eventStream(): { keyIndex: Uint32Array; kind: Uint8Array } {
-  const random = prng(1);
+  const random = seededRandom(1);
   const keyIndex = new Uint32Array(EVENTS);
   const kind = new Uint8Array(EVENTS);
   for (let i = 0; i < EVENTS; i++) {

@@ -1,4 +1,5 @@
 import type { KubeObject } from '../runtime/kube/resource.ts';
+import { addToSetMap } from '../util/set-map.ts';
 
 interface Entry {
   /** The server's answer to our write; `null` once deleted. */
@@ -48,7 +49,7 @@ export class RecentWrites {
     if (rv === undefined) return;
     if (obj.metadata.managedFields) delete obj.metadata.managedFields;
     this.#entries.set(id, { obj, rv, at: this.#now() });
-    if (group !== undefined) this.#addToGroup(group, id);
+    if (group !== undefined) addToSetMap(this.#groups, group, id);
   }
 
   deleted(id: string, lastKnown: KubeObject, group?: string): void {
@@ -56,7 +57,7 @@ export class RecentWrites {
     const rv = rvOf(lastKnown);
     if (rv === undefined) return;
     this.#entries.set(id, { obj: null, rv, at: this.#now() });
-    if (group !== undefined) this.#addToGroup(group, id);
+    if (group !== undefined) addToSetMap(this.#groups, group, id);
   }
 
   /**
@@ -73,12 +74,6 @@ export class RecentWrites {
       for (const id of keys) if (!this.#entries.has(id)) keys.delete(id);
       if (keys.size === 0) this.#groups.delete(group);
     }
-  }
-
-  #addToGroup(group: string, id: string): void {
-    let keys = this.#groups.get(group);
-    if (!keys) this.#groups.set(group, (keys = new Set()));
-    keys.add(id);
   }
 
   /** The newest we know of `id`: our write's result if the cache has not seen it yet. */

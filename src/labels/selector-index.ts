@@ -25,6 +25,7 @@
  * it would do, which the pool uses to decide inline vs offloaded.
  */
 import { compileTrustedSelector, type CompiledSelector, type LabelSelector, type Labels } from './selector.ts';
+import { addToSetMap, removeFromSetMap } from '../util/set-map.ts';
 
 export interface SelectorEntry {
   readonly id: string;
@@ -99,29 +100,16 @@ function sizeOf2<T>(map: Map<string, Map<string, Posting<T>>>, key: string, valu
   return map.get(key)?.get(value)?.size ?? 0;
 }
 
-function addId(map: Map<string, Set<string>>, key: string, id: string): void {
-  let ids = map.get(key);
-  if (!ids) map.set(key, (ids = new Set()));
-  ids.add(id);
-}
-
-function removeId(map: Map<string, Set<string>>, key: string, id: string): void {
-  const ids = map.get(key);
-  if (!ids) return;
-  ids.delete(id);
-  if (ids.size === 0) map.delete(key);
-}
-
 function addId2(map: Map<string, Map<string, Set<string>>>, key: string, value: string, id: string): void {
   let byValue = map.get(key);
   if (!byValue) map.set(key, (byValue = new Map()));
-  addId(byValue, value, id);
+  addToSetMap(byValue, value, id);
 }
 
 function removeId2(map: Map<string, Map<string, Set<string>>>, key: string, value: string, id: string): void {
   const byValue = map.get(key);
   if (!byValue) return;
-  removeId(byValue, value, id);
+  removeFromSetMap(byValue, value, id);
   if (byValue.size === 0) map.delete(key);
 }
 
@@ -227,7 +215,7 @@ class Partition {
     this.labelSets.set(id, labels);
     for (const key of Object.keys(labels)) {
       addId2(this.lsByValue, key, labels[key] as string, id);
-      addId(this.lsByKey, key, id);
+      addToSetMap(this.lsByKey, key, id);
     }
   }
 
@@ -240,12 +228,12 @@ class Partition {
       if (newValue === oldValue) continue;
       removeId2(this.lsByValue, key, oldValue, id);
       if (typeof newValue === 'string') addId2(this.lsByValue, key, newValue, id);
-      else removeId(this.lsByKey, key, id);
+      else removeFromSetMap(this.lsByKey, key, id);
     }
     for (const key of Object.keys(newLabels)) {
       if (typeof oldLabels[key] === 'string') continue;
       addId2(this.lsByValue, key, newLabels[key] as string, id);
-      addId(this.lsByKey, key, id);
+      addToSetMap(this.lsByKey, key, id);
     }
   }
 
@@ -254,7 +242,7 @@ class Partition {
     if (!labels) return;
     for (const key of Object.keys(labels)) {
       removeId2(this.lsByValue, key, labels[key] as string, id);
-      removeId(this.lsByKey, key, id);
+      removeFromSetMap(this.lsByKey, key, id);
     }
     this.labelSets.delete(id);
   }

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Gauge, type Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
+import { registeredGauge } from '../observability/metrics.ts';
 import { ApiError, isNotFound } from './errors.ts';
 import type { KubeClient } from './kube/client.ts';
 import { builtinTypes, microTime, type KubeObject } from './kube/resource.ts';
@@ -34,22 +35,13 @@ export interface LeaderElectorOptions {
   onNewLeader?: (identity: string) => void;
 }
 
-const gaugeByRegistry = new WeakMap<Registry, Gauge<'name'>>();
-
 function leaderGauge(registry: Registry): Gauge<'name'> {
-  let g = gaugeByRegistry.get(registry);
-  if (!g) {
-    g = new Gauge({
-      name: 'leader_election_master_status',
-      help: 'Whether this replica currently holds the lease (1) or not (0), as client-go reports it.',
-      labelNames: ['name'],
-      registers: [registry],
-    });
-    gaugeByRegistry.set(registry, g);
-  }
-  return g;
+  return registeredGauge(registry, {
+    name: 'leader_election_master_status',
+    help: 'Whether this replica currently holds the lease (1) or not (0), as client-go reports it.',
+    labelNames: ['name'],
+  });
 }
-
 
 /**
  * Leader election on a coordination.k8s.io Lease, following client-go's

@@ -1,5 +1,6 @@
 import { objectKey, type KubeObject } from '../kube/resource.ts';
 import { silentLogger, type Logger } from '../../observability/logger.ts';
+import { addToSetMap, removeFromSetMap } from '../../util/set-map.ts';
 
 /** Returns the index values an object is filed under (may be empty). */
 export type IndexFunc<T> = (obj: T) => readonly string[];
@@ -111,7 +112,7 @@ export class Store<T extends KubeObject = KubeObject> {
     this.#indexers.set(name, fn);
     const index = new Map<string, Set<string>>();
     this.#indexes.set(name, index);
-    for (const [key, obj] of this.#items) for (const v of fn(obj)) addToIndex(index, v, key);
+    for (const [key, obj] of this.#items) for (const v of fn(obj)) addToSetMap(index, v, key);
   }
 
   addHandler(handler: StoreHandler<T>): () => void {
@@ -181,8 +182,8 @@ export class Store<T extends KubeObject = KubeObject> {
       const oldValues = old ? fn(old) : [];
       const newValues = next ? fn(next) : [];
       if (oldValues.length === newValues.length && oldValues.every((v, i) => v === newValues[i])) continue;
-      for (const v of oldValues) removeFromIndex(index, v, key);
-      for (const v of newValues) addToIndex(index, v, key);
+      for (const v of oldValues) removeFromSetMap(index, v, key);
+      for (const v of newValues) addToSetMap(index, v, key);
     }
   }
 
@@ -195,17 +196,4 @@ export class Store<T extends KubeObject = KubeObject> {
       }
     }
   }
-}
-
-function addToIndex(index: Map<string, Set<string>>, value: string, key: string): void {
-  let keys = index.get(value);
-  if (!keys) index.set(value, (keys = new Set()));
-  keys.add(key);
-}
-
-function removeFromIndex(index: Map<string, Set<string>>, value: string, key: string): void {
-  const keys = index.get(value);
-  if (!keys) return;
-  keys.delete(key);
-  if (keys.size === 0) index.delete(value);
 }

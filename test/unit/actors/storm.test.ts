@@ -1,21 +1,11 @@
+import { seededRandom } from '../../support/random.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, quiesce, turn, until } from './support.ts';
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('10,000-key storm with random re-enqueues: never two reconciles of one key, no update lost, all actors reclaimed', async () => {
   const { system } = harness({ maxInFlight: 32 });
-  const random = prng(42);
+  const random = seededRandom(42);
   const KEYS = 10_000;
   const inProgress = new Set<string>();
   let overlaps = 0;

@@ -4,18 +4,7 @@
  * Shared by the index and pool property tests.
  */
 import type { LabelSelector, LabelSelectorRequirement, Labels } from '../../../src/labels/selector.ts';
-
-/** Small, fast, seedable PRNG (deterministic failures are reproducible). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as mulberry32 } from '../../support/random.ts';
 
 const keys = ['env', 'region', 'tier', 'gpu', 'team', 'flotilla.dev/workspace', 'constructor'] as const;
 const values = ['prod', 'dev', 'eu', 'us', '', 'a', 'b'] as const;

@@ -9,6 +9,7 @@ import type { Cluster } from '../../../src/api/cluster.ts';
 import type { ClusterGroup } from '../../../src/api/cluster-group.ts';
 import { API_VERSION, Label } from '../../../src/api/constants.ts';
 import type { LabelSelector } from '../../../src/api/label-selector.ts';
+export { seededRandom } from '../../support/random.ts';
 
 export const WS = 'ws';
 
@@ -82,14 +83,3 @@ export function bd(
   return out;
 }
 
-/** mulberry32: a small seeded PRNG (uniform in [0, 1)), so random tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

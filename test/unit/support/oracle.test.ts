@@ -1,3 +1,4 @@
+import { seededRandom } from '../../support/random.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -172,20 +173,8 @@ test('expectedSummary counts ready BundleDeployments of targeted clusters', () =
   assert.deepEqual(summary, { desiredReady: 4, ready: 1, nonReadyClusters: ['c2', 'c3', 'c4'], readyClusters: '1/4' });
 });
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 test('differential: the oracle agrees with the product targeting on random worlds', () => {
-  const random = rng(20260501);
+  const random = seededRandom(20260501);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const keys = ['env', 'region', 'tier', 'team'];
   const values = ['a', 'b', 'c'];
