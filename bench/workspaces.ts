@@ -4,7 +4,7 @@
  *
  *   node_modules/.bin/node bench/workspaces.ts [--namespaces 100] [--workspaces 500] [--json FILE]
  *
- * One control plane (test/controlplane harness, CRDs installed, controller
+ * One control plane (src/controlplane harness, CRDs installed, controller
  * RBAC from config/rbac) and the real controller as a child process
  * (test/support/flotilla.ts). Phases, in this order so that the world grows
  * monotonically and no namespace has to be deleted:

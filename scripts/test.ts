@@ -28,7 +28,7 @@ if (files.length === 0) {
 }
 
 if (files.some((f) => f.includes('integration'))) {
-  const { ensureControlPlaneBinaries } = await import('../test/controlplane/binaries.ts');
+  const { ensureControlPlaneBinaries } = await import('../src/controlplane/binaries.ts');
   const started = Date.now();
   const bins = await ensureControlPlaneBinaries({ log: (line) => console.log(`[controlplane] ${line}`) });
   console.log(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { flotillaCacheDir, formatDuration, pinnedVersions, planBuild } from './binaries.ts';
+import { flotillaCacheDir, formatDuration, pinnedVersions, planBuild } from '../../src/controlplane/binaries.ts';
 
 test('pinned versions come from the tools go.mod', () => {
   const goMod = `module x\n\nrequire (\n\tgo.etcd.io/etcd/server/v3 v3.6.8\n\tk8s.io/kubernetes v1.36.3 // indirect\n)\n\nreplace k8s.io/api => k8s.io/api v0.36.3\n`;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { withOverrides } from './harness.ts';
+import { withOverrides } from '../../src/controlplane/harness.ts';
 
 test('extra flags replace same-named defaults and append the rest', () => {
   const defaults = ['--authorization-mode=RBAC', '--request-timeout=60s', '--allow-privileged=true'];

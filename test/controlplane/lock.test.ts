@@ -5,8 +5,8 @@ import { mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/p
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { acquireDirLock, isPidAlive, type LockOwner } from './lock.ts';
-import { waitFor } from '../support/wait.ts';
+import { acquireDirLock, isPidAlive, type LockOwner } from '../../src/controlplane/lock.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 let root: string;
 before(async () => {

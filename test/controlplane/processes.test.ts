@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { isPidAlive } from './lock.ts';
-import { waitFor } from '../support/wait.ts';
+import { isPidAlive } from '../../src/controlplane/lock.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 // Each case runs the supervisor in a separate Node process, kills or ends
 // that process one way or another, and checks that its child and scratch

@@ -11,10 +11,10 @@ import {
   type KubeConfig,
   type V1ConfigMap,
 } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
-import { controllerKubeconfig } from '../controlplane/rbac.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
+import { controllerKubeconfig } from '../../src/controlplane/rbac.ts';
 import { apiStatusCode, applyManifests, expectApiStatus, firstWatchEvent, kubeRequest, loadKubeConfig } from '../support/kube.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 // One real control plane for the whole file: starting one costs seconds.
 let cp: ControlPlane;

@@ -15,7 +15,7 @@ import { parse } from 'yaml';
 import { API_VERSION, Kind, Limits } from '../../src/api/constants.ts';
 import { contentDigest, contentNameFor } from '../../src/api/content-name.ts';
 import { KindResources, KindSchema, isFlotillaKind } from '../../src/api/kinds.ts';
-import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
 import { applyManifests, kubeRequest, loadKubeConfig, parseManifests, type RawResponse } from '../support/kube.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));

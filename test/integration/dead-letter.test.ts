@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
 import { defaultConfig } from '../../src/config/index.ts';
 import type { FlotillaConfig } from '../../src/config/schema.ts';
 import { TerminalError } from '../../src/runtime/errors.ts';
@@ -9,7 +9,7 @@ import { enqueueHandler } from '../../src/runtime/informer/event-handlers.ts';
 import { builtinTypes, type KubeObject, type ObjectList } from '../../src/runtime/kube/resource.ts';
 import { Manager } from '../../src/runtime/manager.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 let cp: ControlPlane;
 let manager: Manager;

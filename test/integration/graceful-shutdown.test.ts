@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { builtinTypes, type KubeObject } from '../../src/runtime/kube/resource.ts';
 import type { Lease } from '../../src/runtime/leader-election.ts';
 import { createRegistry } from '../../src/observability/metrics.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 let cp: ControlPlane;
 let admin: KubeClient;

@@ -17,12 +17,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { stringify as stringifyYaml } from 'yaml';
-import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
-import { registerScratchDir, startProcess, unregisterScratchDir, type ManagedProcess } from '../controlplane/processes.ts';
-import { controllerKubeconfig } from '../controlplane/rbac.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
+import { registerScratchDir, startProcess, unregisterScratchDir, type ManagedProcess } from '../../src/controlplane/processes.ts';
+import { controllerKubeconfig } from '../../src/controlplane/rbac.ts';
 import { testConfig } from '../support/flotilla.ts';
 import { applyManifests, loadKubeConfig } from '../support/kube.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 import { CONFIG_DIR, renderKustomization, REPO_ROOT } from '../unit/manifests/kustomize.ts';
 
 const PINNED_NODE = join(REPO_ROOT, 'node_modules/.bin/node');

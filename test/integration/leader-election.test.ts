@@ -1,12 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { builtinTypes } from '../../src/runtime/kube/resource.ts';
 import { LeaderElector, type Lease } from '../../src/runtime/leader-election.ts';
 import { createRegistry } from '../../src/observability/metrics.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 let cp: ControlPlane;
 const ns = 'flotilla-system';

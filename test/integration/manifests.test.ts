@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
 import { applyManifests, kubeRequest, loadKubeConfig, type RawResponse } from '../support/kube.ts';
 import { CONFIG_DIR, manifestId, renderKustomization, type Manifest } from '../unit/manifests/kustomize.ts';
 

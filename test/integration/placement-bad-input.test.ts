@@ -21,7 +21,7 @@ import {
   type PlacementEnv,
 } from '../support/flotilla.ts';
 import { scrapeMetrics } from '../support/metrics.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 /**
  * Invalid input the API server cannot catch (it depends on the workspace,

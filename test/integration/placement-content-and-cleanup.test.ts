@@ -21,7 +21,7 @@ import {
   type Obj,
   type PlacementEnv,
 } from '../support/flotilla.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 /**
  * Content sharing and every cleanup path: Contents are shared by identical

@@ -22,7 +22,7 @@ import {
 } from '../support/flotilla.ts';
 import { scrapeMetrics } from '../support/metrics.ts';
 import { describeDiff, desiredPlacements, diffPlacements, expectedSummary, isEmptyDiff, targetedClusterNames } from '../support/oracle.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 /**
  * DESIGN §2 "Deterministic names make every step idempotent": the controller

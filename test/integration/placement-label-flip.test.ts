@@ -17,7 +17,7 @@ import {
   type PlacementEnv,
 } from '../support/flotilla.ts';
 import { delta, groupDelta, type Metrics } from '../support/metrics.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 /**
  * Fleet #3163 as a test: 500 Bundles target `env=prod`; labelling one more

@@ -1,14 +1,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeConfig } from '@kubernetes/client-node';
-import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { builtinTypes, type KubeObject } from '../../src/runtime/kube/resource.ts';
 import { Reflector } from '../../src/runtime/informer/reflector.ts';
 import { Store } from '../../src/runtime/informer/store.ts';
 import { BackoffManager } from '../../src/runtime/informer/backoff-manager.ts';
 import { createRegistry } from '../../src/observability/metrics.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 // Real control plane with a short request timeout, so a stalled etcd turns
 // into 504s within seconds, as it does in production after 60 s.

@@ -15,7 +15,7 @@ import {
   type PlacementEnv,
 } from '../support/flotilla.ts';
 import { scrapeMetrics } from '../support/metrics.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 /**
  * A workspace that matches but cannot be managed must be reported, not

@@ -19,7 +19,7 @@ import {
   type PlacementEnv,
 } from '../support/flotilla.ts';
 import { describeDiff, desiredPlacements, diffPlacements, isEmptyDiff, type OracleWorld } from '../support/oracle.ts';
-import { waitFor } from '../support/wait.ts';
+import { waitFor } from '../../src/util/wait.ts';
 
 /**
  * Dynamic workspaces (DESIGN §1, issue 5): namespaces are onboarded and

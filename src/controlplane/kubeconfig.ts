@@ -16,7 +16,7 @@ export interface ClientCertKubeconfig {
 }
 
 export function renderKubeconfig(config: ClientCertKubeconfig): string {
-  const cluster = config.clusterName ?? 'flotilla-test';
+  const cluster = config.clusterName ?? 'flotilla-local';
   const b64 = (pem: string) => Buffer.from(pem, 'utf8').toString('base64');
   return stringify({
     apiVersion: 'v1',

@@ -150,7 +150,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       log(`etcd ${binaries.etcdVersion} healthy at ${etcdClientUrl} (data in ${etcdDataDir})`);
     })();
     const pkiReady = (async () => {
-      const ca = await createCertificateAuthority(pkiDir, 'flotilla-test-ca');
+      const ca = await createCertificateAuthority(pkiDir, 'flotilla-local-ca');
       const [serving, admin, serviceAccount] = await Promise.all([
         issueCertificate(ca, {
           commonName: 'kube-apiserver',

@@ -2,8 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthorizationV1Api, CoreV1Api, type KubernetesObject } from '@kubernetes/client-node';
-import { apiStatusCode, applyManifests, loadKubeConfig, parseManifests } from '../support/kube.ts';
-import { waitFor } from '../support/wait.ts';
+import { apiStatusCode, applyManifests, loadKubeConfig, parseManifests } from './manifests.ts';
+import { waitFor } from '../util/wait.ts';
 import type { ControlPlane } from './harness.ts';
 
 /**
