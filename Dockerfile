@@ -6,7 +6,8 @@
 #
 # Node 24, the major the project pins (package.json engines, devDependency
 # `node`). test/integration/image-steps.test.ts replays these steps without
-# Docker (npm ci, npm run build, npm ci --omit=dev, run dist/src/main.js).
+# Docker (npm ci, npm run build, npm ci --omit=dev, `flotilla --help` and
+# `flotilla run` from dist/src/cli/main.js).
 
 ARG NODE_IMAGE=node:24-slim
 
@@ -61,4 +62,7 @@ EXPOSE 8080 8081
 # controller's Lifecycle installs its own SIGTERM/SIGINT handlers (graceful
 # shutdown, lease release, exit 0), and it spawns no child processes, only
 # worker threads, so there are no zombies to reap.
-ENTRYPOINT ["node", "dist/src/main.js"]
+# The entrypoint is the `flotilla` CLI's `run` command: container args are
+# its flags (the Deployment passes --config). `--no-local`: with no cluster
+# found the process must fail (exit 2), not look for a local control plane.
+ENTRYPOINT ["node", "dist/src/cli/main.js", "run", "--no-local"]

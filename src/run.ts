@@ -1,11 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
+import type { LevelWithSilent } from 'pino';
+import { parseCommandArgs, printError, UsageError, Exit } from './cli/args.ts';
+import { packagePath } from './cli/paths.ts';
 import { ConfigError, configPathFromArgs, loadConfig, watchConfig } from './config/index.ts';
+import { DEFAULT_CONFIG_PATH, type FlotillaConfig } from './config/schema.ts';
 import { registerControllers } from './controllers/index.ts';
-import { createLogger } from './observability/logger.ts';
-import { Lifecycle } from './runtime/lifecycle.ts';
+import type { PlacementContext } from './controllers/placement-context.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { Lifecycle, type ShutdownStep } from './runtime/lifecycle.ts';
 import { Manager } from './runtime/manager.ts';
 
 export interface RunOptions {
@@ -13,66 +17,152 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+export const RUN_OPTIONS = {
+  kubeconfig: { type: 'string' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  local: { type: 'boolean' },
+  'no-local': { type: 'boolean' },
+  dir: { type: 'string' },
+  'no-demo-agent': { type: 'boolean' },
+} as const;
+
+const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
 /**
- * `flotilla run`: load and validate the config, connect, register the
- * controllers, and run until SIGTERM/SIGINT. Returns only on a start-up
+ * `flotilla run`: load and validate the config, find the cluster, register
+ * the controllers, and run until SIGTERM/SIGINT. Returns only on a start-up
  * error (as an exit code); after start the Lifecycle owns the process exit.
+ *
+ * The cluster: `--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`,
+ * else the pod's service account. With none of those (or with `--local`)
+ * it runs the quick start: a local control plane with the demo workspace.
  */
 export async function run({ argv, env = process.env }: RunOptions): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      kubeconfig: { type: 'string' },
-      config: { type: 'string' },
-      'log-level': { type: 'string' },
-    },
-    strict: true,
-  });
-  const configPath = configPathFromArgs(argv, env);
-  let config;
+  try {
+    return await runOrThrow(argv, env);
+  } catch (error) {
+    return printError(error);
+  }
+}
+
+async function runOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseCommandArgs('run', argv, RUN_OPTIONS);
+  if (values.local && values['no-local']) throw new UsageError('--local and --no-local contradict each other; pass one of them.');
+  if (values.local && values.kubeconfig) throw new UsageError('--local starts its own cluster and cannot be combined with --kubeconfig; pass one of them.');
+  const levelFlag = values['log-level'];
+  if (levelFlag !== undefined && !LOG_LEVELS.includes(levelFlag as LevelWithSilent)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${levelFlag}".`);
+  }
+
+  const configPath = resolveConfigPath(argv, env);
+  let config: FlotillaConfig;
   try {
     config = await loadConfig(configPath);
   } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : `cannot read config ${configPath}: ${(err as Error).message}`);
-    return 2;
+    console.error(err instanceof ConfigError ? err.message : `Cannot read config ${configPath}: ${(err as Error).message}`);
+    return Exit.Usage;
   }
-  const level = (values['log-level'] ?? config.log.level) as typeof config.log.level;
-  const log = createLogger({ level });
+  const level = (levelFlag ?? env.FLOTILLA_LOG_LEVEL ?? config.log.level) as LevelWithSilent;
+  if (!LOG_LEVELS.includes(level)) throw new UsageError(`FLOTILLA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${level}".`);
+
+  const kubeconfigPath = values.kubeconfig ?? (env.KUBECONFIG || undefined) ?? defaultKubeconfigPath(env);
+  const inCluster = !kubeconfigPath && !!env.KUBERNETES_SERVICE_HOST;
+  if (values.local || (!kubeconfigPath && !inCluster)) {
+    if (values['no-local']) {
+      console.error('No cluster configured: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod (or drop --no-local for the local quick start).');
+      return Exit.Usage;
+    }
+    // Loaded only here: the container image has no local control plane.
+    const { localModeUnavailable, runQuickstart } = await import('./quickstart/index.ts');
+    const unavailable = await localModeUnavailable();
+    if (unavailable) {
+      console.error(
+        values.local
+          ? `The local quick start cannot run: ${unavailable}.`
+          : `No cluster configured, and the local quick start cannot run: ${unavailable}. Pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod.`,
+      );
+      return Exit.Usage;
+    }
+    return runQuickstart({ config, configPath, level, dir: values.dir, demoAgent: !values['no-demo-agent'] });
+  }
+  if (values.dir !== undefined || values['no-demo-agent']) {
+    throw new UsageError('--dir and --no-demo-agent only apply to the local quick start (--local).');
+  }
 
   const kubeConfig = new KubeConfig();
-  const kubeconfigPath = values.kubeconfig ?? (env.KUBECONFIG || undefined) ?? defaultKubeconfigPath(env);
   try {
     if (kubeconfigPath) kubeConfig.loadFromFile(kubeconfigPath);
-    else if (env.KUBERNETES_SERVICE_HOST) kubeConfig.loadFromCluster();
-    else {
-      // client-node would fall back to http://localhost:8080 and the
-      // controller would retry it forever: a missing cluster is a
-      // configuration error, said once.
-      console.error('No cluster configured: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod.');
-      return 2;
-    }
+    else kubeConfig.loadFromCluster();
   } catch (err) {
     console.error(`Cannot load kubeconfig ${kubeconfigPath ?? '(in-cluster)'}: ${(err as Error).message}`);
-    return 2;
+    return Exit.Usage;
   }
   if (!kubeConfig.getCurrentCluster()) {
     console.error(`Kubeconfig ${kubeconfigPath ?? '(in-cluster)'} has no current context with a cluster; select one with kubectl config use-context.`);
-    return 2;
+    return Exit.Usage;
   }
+  await startController({ config, configPath, kubeConfig, logger: createLogger({ level }) });
+  return Exit.Ok;
+}
 
-  const manager = new Manager({ config, kubeConfig, logger: log });
+export interface StartControllerOptions {
+  config: FlotillaConfig;
+  configPath: string;
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  /** Shutdown steps that run before the controller's own (e.g. stop a progress display). */
+  stepsBefore?: Array<[string, ShutdownStep]>;
+  /** Shutdown steps that run after the controller has stopped (e.g. stop the local control plane). */
+  stepsAfter?: Array<[string, ShutdownStep]>;
+}
+
+export interface RunningController {
+  manager: Manager;
+  placement: PlacementContext;
+  lifecycle: Lifecycle;
+}
+
+/**
+ * The controller, started: what `run` does against any cluster, and what
+ * the quick start runs in-process against its local one.
+ */
+export async function startController(opts: StartControllerOptions): Promise<RunningController> {
+  const { config, configPath, logger: log } = opts;
+  const manager = new Manager({ config, kubeConfig: opts.kubeConfig, logger: log });
   const lifecycle = new Lifecycle({ timeoutMs: config.shutdown.timeoutSeconds * 1000, logger: log, registry: manager.registry });
   lifecycle.install();
-  registerControllers(manager);
+  const placement = registerControllers(manager);
   const watcher = await watchConfig(configPath, (change) => manager.applyConfig(change), {
     initial: config,
     logger: log,
     registry: manager.registry,
   });
+  for (const [name, step] of opts.stepsBefore ?? []) lifecycle.addStep(name, step);
   manager.registerShutdown(lifecycle);
   lifecycle.addStep('stop config watcher', () => watcher.close());
+  for (const [name, step] of opts.stepsAfter ?? []) lifecycle.addStep(name, step);
   await manager.start();
-  return 0;
+  return { manager, placement, lifecycle };
+}
+
+/**
+ * `--config`, else `FLOTILLA_CONFIG`, else `config/flotilla.yaml` in the
+ * working directory; when that default does not exist there (the CLI run
+ * from elsewhere), the copy shipped with the package.
+ */
+function resolveConfigPath(argv: string[], env: NodeJS.ProcessEnv): string {
+  let path: string;
+  try {
+    path = configPathFromArgs(argv, env);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; run \`flotilla run --help\` for usage.`);
+  }
+  if (path === DEFAULT_CONFIG_PATH && !existsSync(path)) {
+    const shipped = packagePath(DEFAULT_CONFIG_PATH);
+    if (existsSync(shipped)) return shipped;
+  }
+  return path;
 }
 
 function defaultKubeconfigPath(env: NodeJS.ProcessEnv): string | undefined {

@@ -1,16 +1,17 @@
 /**
- * `npm run controlplane -- <up|down|status> [--dir DIR]`: a local control
- * plane that outlives the command, for `npm start` and manual poking with
- * kubectl. `up` starts it detached and records what it started in
- * DIR/state.json; `down` stops exactly those processes.
+ * `flotilla controlplane <up|down|status> [--dir DIR]` (also
+ * `npm run controlplane -- …`): a local control plane that outlives the
+ * command, for manual poking with kubectl. `up` starts it detached and
+ * records what it started in DIR/state.json; `down` stops exactly those
+ * processes.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { formatDuration } from './binaries.ts';
+import { formatDuration, TOOLS_DIR } from './binaries.ts';
 import { httpGet } from './health.ts';
 import { startControlPlane, type ControlPlaneState } from './harness.ts';
 import { isPidAlive } from './lock.ts';
@@ -19,7 +20,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DEFAULT_DIR = join(REPO_ROOT, '.cache', 'controlplane');
 const STATE_FILE = 'state.json';
 
-const USAGE = `Usage: npm run controlplane -- <command> [options]
+const usage = (program: string) => `Usage: ${program} <command> [options]
 
 Commands:
   up       Start etcd, kube-apiserver and kube-controller-manager in the background
@@ -34,15 +35,18 @@ Options:
   --no-controller-manager   Do not run kube-controller-manager.
   -h, --help                Show this help.
 
-After \`up\`: export KUBECONFIG=DIR/admin.kubeconfig`;
+After \`up\`: export KUBECONFIG=DIR/admin.kubeconfig
 
-class UsageError extends Error {}
+Exit codes: 0 done (status: running); 1 failed (status: not running); 2 usage error.`;
+
+export class UsageError extends Error {}
 
 interface CliState extends ControlPlaneState {
   formatVersion: 1;
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs one command; throws UsageError for usage mistakes. `program` names the command in messages. */
+export async function main(argv: string[], program = 'npm run controlplane --'): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -63,14 +67,17 @@ async function main(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    console.log(USAGE);
+    console.log(usage(program));
     return 0;
   }
   if (positionals.length !== 1) throw new UsageError('Expected exactly one command (up, down or status); run with --help for usage.');
   const dir = resolve(values.dir ?? DEFAULT_DIR);
   switch (positionals[0]) {
     case 'up':
-      return up(dir, { requestTimeout: values['request-timeout'], controllerManager: !values['no-controller-manager'] });
+      if (!existsSync(join(TOOLS_DIR, 'go.mod'))) {
+        throw new UsageError('The local control plane needs a source checkout of Flotilla (its Go module is not in this installation); use a real cluster with --kubeconfig instead.');
+      }
+      return up(dir, program, { requestTimeout: values['request-timeout'], controllerManager: !values['no-controller-manager'] });
     case 'down':
       return down(dir);
     case 'status':
@@ -80,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function up(dir: string, options: { requestTimeout: string | undefined; controllerManager: boolean }): Promise<number> {
+async function up(dir: string, program: string, options: { requestTimeout: string | undefined; controllerManager: boolean }): Promise<number> {
   const existing = await readState(dir);
   if (existing) {
     const running = runningProcesses(existing);
@@ -103,7 +110,7 @@ async function up(dir: string, options: { requestTimeout: string | undefined; co
   });
   const state: CliState = { formatVersion: 1, ...cp.state() };
   await writeFile(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
-  console.log(`Control plane ready in ${formatDuration(Date.now() - started)}; it keeps running until \`npm run controlplane -- down --dir ${dir}\`.`);
+  console.log(`Control plane ready in ${formatDuration(Date.now() - started)}; it keeps running until \`${program} down --dir ${dir}\`.`);
   printWhereThingsAre(state);
   return 0;
 }
@@ -219,11 +226,19 @@ async function stopRecorded(state: CliState, dir: string): Promise<string[]> {
   return stopped;
 }
 
-try {
-  process.exitCode = await main(process.argv.slice(2));
-} catch (error) {
-  const message = error instanceof Error ? error.message : String(error);
-  // Usage errors are one sentence; startup failures carry log tails worth seeing.
-  console.error(error instanceof UsageError ? message : `controlplane: ${message}`);
-  process.exitCode = error instanceof UsageError ? 2 : 1;
+/** main() with errors printed: usage errors as one sentence (exit 2), failures with their detail (exit 1). */
+export async function runControlplaneCommand(argv: string[], program?: string): Promise<number> {
+  try {
+    return await main(argv, program);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    // Usage errors are one sentence; startup failures carry log tails worth seeing.
+    console.error(error instanceof UsageError ? message : `controlplane: ${message}`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+// Run directly (`npm run controlplane`), not imported by the flotilla CLI.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await runControlplaneCommand(process.argv.slice(2));
 }

@@ -33,6 +33,12 @@ export interface ControlPlaneOptions {
   extraApiServerFlags?: string[];
   /** Children survive this process (for the CLI); nothing cleans them up but stop() or `controlplane down`. */
   detached?: boolean;
+  /**
+   * Children run in their own session, so a terminal's Ctrl-C reaches only
+   * this process, which decides when to stop them (the quick start shuts its
+   * controller down first); they are still killed when this process exits.
+   */
+  ownSession?: boolean;
   /** Progress lines (binary builds, component readiness). */
   log?: (line: string) => void;
   /** How long each component may take to become healthy. */
@@ -138,7 +144,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const etcdClientUrl = `http://127.0.0.1:${etcdClientPort}`;
 
     const launch = async (name: ComponentName, binary: string, args: string[]) => {
-      const managed = await startProcess({ name, binary, args, logFile: join(logsDir, `${name}.log`), detached });
+      const managed = await startProcess({ name, binary, args, logFile: join(logsDir, `${name}.log`), detached: detached || (options.ownSession ?? false) });
       processes.set(name, managed);
       return managed;
     };

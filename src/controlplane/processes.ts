@@ -193,6 +193,10 @@ function installHooks(): void {
   process.on('exit', killEverythingNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     const onSignal = () => {
+      // Someone else handles the signal (e.g. the controller's graceful
+      // shutdown, which stops its control plane itself): leave the children
+      // to them, and to the exit hook once the process ends.
+      if (process.listenerCount(signal) > 1) return;
       killEverythingNow();
       process.removeListener(signal, onSignal);
       // Only re-raise when nobody else handles the signal: then this is the

@@ -2,10 +2,12 @@
  * The container image's build and run steps, replayed without Docker (CI has
  * none): the Dockerfile's build stage (`npm ci`, `npm run build`), its
  * production-only install (`npm ci --omit=dev`) with `dist/` and the default
- * config copied next to it, and its ENTRYPOINT (`node dist/src/main.js`) run
- * by the project's pinned Node 24 (the image's own Node is the same major)
- * against a real control plane with the shipped CRDs and RBAC. The
- * controller must sync its caches, and exit 0 on SIGTERM as PID 1 would.
+ * config copied next to it, and its ENTRYPOINT (the `flotilla` CLI,
+ * `node dist/src/cli/main.js run --no-local`) run by the project's pinned
+ * Node 24 (the image's own Node is the same major): `flotilla --help`, and a
+ * short `run` against a real control plane with the shipped CRDs and RBAC.
+ * The controller must sync its caches, and exit 0 on SIGTERM as PID 1 would.
+ * Without a cluster the image's entrypoint must fail fast with exit 2.
  *
  * The test first checks that the Dockerfile still contains the commands it
  * replays, so the two cannot drift apart silently.
@@ -79,7 +81,7 @@ function copyInto(dest: string, paths: string[]): void {
 
 test('the Dockerfile uses the pinned Node major and the steps this test replays', () => {
   const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
-  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string>; bin?: Record<string, string> };
   const major = pkg.devDependencies.node?.replace(/^[^\d]*/, '').split('.')[0];
   assert.ok(major, 'package.json pins node as a devDependency');
   assert.match(dockerfile, new RegExp(`^ARG NODE_IMAGE=node:${major}-slim$`, 'm'));
@@ -98,8 +100,9 @@ test('the Dockerfile uses the pinned Node major and the steps this test replays'
   assert.match(final, /^COPY .*config\/flotilla\.yaml \.\/config\/flotilla\.yaml$/m);
   assert.match(final, /^USER 65532:65532$/m);
   assert.ok(!/^RUN npm (ci|install)(?!.*--omit=dev)/m.test(final), 'no dev install in the final stage');
-  // Exec form, so node itself is PID 1 and receives SIGTERM.
-  assert.match(final, /^ENTRYPOINT \["node", "dist\/src\/main\.js"\]$/m);
+  // Exec form, so node itself is PID 1 and receives SIGTERM; the CLI's `run`.
+  assert.match(final, /^ENTRYPOINT \["node", "dist\/src\/cli\/main\.js", "run", "--no-local"\]$/m);
+  assert.equal(pkg.bin?.flotilla, 'dist/src/cli/main.js', 'the `flotilla` bin is the file the ENTRYPOINT runs');
 
   // .dockerignore lets in exactly what the Dockerfile copies.
   const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
@@ -119,7 +122,7 @@ test('build stage, production install and ENTRYPOINT run, sync caches and exit 0
   copyInto(buildDir, ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'workers']);
   await timed('build: npm ci', () => run('npm', ['ci', ...NPM_FLAGS], buildDir, 180_000));
   await timed('build: npm run build', () => run('npm', ['run', 'build'], buildDir, 180_000));
-  assert.ok(existsSync(join(buildDir, 'dist/src/main.js')), 'dist/src/main.js');
+  assert.ok(existsSync(join(buildDir, 'dist/src/cli/main.js')), 'dist/src/cli/main.js');
   assert.ok(existsSync(join(buildDir, 'dist/workers/selector-worker.js')), 'dist/workers/selector-worker.js');
 
   // Production dependencies only, then the final stage's copies.
@@ -133,6 +136,42 @@ test('build stage, production install and ENTRYPOINT run, sync caches and exit 0
   assert.ok(!existsSync(join(appDir, 'node_modules/.bin/tsc')), 'no tsc in the production install');
   assert.ok(!existsSync(join(appDir, 'node_modules/.bin/node')), 'no node binary from npm in the production install');
 
+  // The image's environment: only what a container would have.
+  const imageEnv = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: work, NODE_ENV: 'production' };
+  const cli = (args: string[]) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(PINNED_NODE, ['dist/src/cli/main.js', ...args], { cwd: appDir, env: imageEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  const help = await timed('run: flotilla --help', () => cli(['--help']));
+  assert.equal(help.code, 0, `flotilla --help: ${help.stderr}`);
+  assert.match(help.stdout, /^Usage: flotilla <command>/m);
+  for (const command of ['run', 'controlplane', 'bench', 'version']) assert.match(help.stdout, new RegExp(`^  ${command} `, 'm'));
+  const runHelp = await cli(['run', '--no-local', '--help']);
+  assert.equal(runHelp.code, 0);
+  assert.match(runHelp.stdout, /^Usage: flotilla run/m);
+  const version = await cli(['version']);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^flotilla \d+\.\d+\.\d+/m);
+  assert.match(version.stdout, /local control plane: not in this installation/, 'the image has no control-plane Go module');
+  // No kubeconfig, not in a pod: the entrypoint fails fast with one sentence instead of looking for a local cluster.
+  const noCluster = await cli(['run', '--no-local']);
+  assert.equal(noCluster.code, 2, noCluster.stderr);
+  assert.match(noCluster.stderr, /^No cluster configured: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod/);
+  assert.equal(noCluster.stderr.trim().split('\n').length, 1, `one line, no stack trace:\n${noCluster.stderr}`);
+  // Without --no-local the same: the installation has no local control plane.
+  const noLocal = await cli(['run']);
+  assert.equal(noLocal.code, 2, noLocal.stderr);
+  assert.match(noLocal.stderr, /no local control plane/);
+  const controlplaneUp = await cli(['controlplane', 'up', '--dir', join(work, 'cp-in-image')]);
+  assert.equal(controlplaneUp.code, 2, controlplaneUp.stderr);
+  assert.match(controlplaneUp.stderr, /needs a source checkout/);
+
   // A cluster with the shipped CRDs and RBAC; the controller runs as its user.
   cp = await timed('control plane: start', () => startControlPlane({ controllerManager: false }));
   const kubeconfig = await timed('control plane: CRDs and RBAC', async () => {
@@ -142,17 +181,17 @@ test('build stage, production install and ENTRYPOINT run, sync caches and exit 0
   const configPath = join(work, 'flotilla.yaml');
   writeFileSync(configPath, stringifyYaml(testConfig({ leaderElection: { enabled: false }, metrics: { bindAddress: '127.0.0.1:0' }, health: { bindAddress: '127.0.0.1:0' } })));
 
-  // ENTRYPOINT ["node", "dist/src/main.js"] in WORKDIR /app, with the Deployment's --config.
+  // ENTRYPOINT ["node", "dist/src/cli/main.js", "run", "--no-local"] in WORKDIR /app, with the Deployment's --config.
   const logFile = join(work, 'controller.log');
   // `cd` to the image's WORKDIR, then `exec`: node replaces the shell and is
   // the process that gets SIGTERM, as with the exec-form ENTRYPOINT.
   controller = await startProcess({
     name: 'flotilla-image',
     binary: '/bin/sh',
-    args: ['-c', 'cd "$0" && exec "$1" dist/src/main.js --kubeconfig "$2" --config "$3"', appDir, PINNED_NODE, kubeconfig, configPath],
+    args: ['-c', 'cd "$0" && exec "$1" dist/src/cli/main.js run --no-local --kubeconfig "$2" --config "$3"', appDir, PINNED_NODE, kubeconfig, configPath],
     logFile,
     // Only what a container would have; no npm_* or NODE_OPTIONS from the test runner.
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: work, NODE_ENV: 'production' },
+    env: imageEnv,
   });
   const logLines = () =>
     readFileSync(logFile, 'utf8')
@@ -172,7 +211,7 @@ test('build stage, production install and ENTRYPOINT run, sync caches and exit 0
         if (!controller!.isRunning()) throw new Error(`the controller exited before syncing its caches:\n${tail()}`);
         return undefined;
       },
-      { timeoutMs: 60_000, intervalMs: 100, description: `"caches synced" from dist/src/main.js (log: ${logFile})` },
+      { timeoutMs: 60_000, intervalMs: 100, description: `"caches synced" from dist/src/cli/main.js run (log: ${logFile})` },
     ),
   );
 

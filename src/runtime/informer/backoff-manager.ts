@@ -36,3 +36,26 @@ export class BackoffManager {
     return Math.round(this.#currentMs * (1 + this.#random() * this.#jitter));
   }
 }
+
+/** Longest Retry-After believed (the API client caps its own retries the same way). */
+export const MAX_RETRY_AFTER_MS = 60_000;
+/** Shortest wait after a Retry-After, so `Retry-After: 0` on a loop of 429s cannot spin. */
+export const MIN_RETRY_AFTER_MS = 1_000;
+
+/**
+ * How long a reflector waits after a failed LIST or WATCH. A server that
+ * says when to come back (`Retry-After` on a 429 or 5xx: API Priority and
+ * Fairness, or "storage is (re)initializing" right after an API server
+ * restart) is believed, as client-go's rest client believes it, and the
+ * backoff is left alone: after an outage the backoff has grown to tens of
+ * seconds, and applying it to a server that asked for one second would
+ * leave the informer deaf to changes for up to a minute. Anything else
+ * (connection refused, 504 from a stalled etcd) backs off exponentially.
+ */
+export function retryDelayMs(err: unknown, backoff: BackoffManager): number {
+  const seconds = (err as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+  if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0) {
+    return Math.min(Math.max(seconds * 1000, MIN_RETRY_AFTER_MS), MAX_RETRY_AFTER_MS);
+  }
+  return backoff.next();
+}

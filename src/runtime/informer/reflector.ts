@@ -2,9 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { isGone } from '../errors.ts';
 import type { KubeClient, WatchEvent } from '../kube/client.ts';
+import { explainApiError } from '../kube/explain-error.ts';
+import { problemLogFor, type ProblemLog } from '../kube/problem-log.ts';
 import { resourceLabel, type KubeObject, type ResourceType } from '../kube/resource.ts';
 import { silentLogger, type Logger } from '../../observability/logger.ts';
-import { BackoffManager } from './backoff-manager.ts';
+import { BackoffManager, retryDelayMs } from './backoff-manager.ts';
 import { Store } from './store.ts';
 
 export interface ReflectorOptions<T extends KubeObject> {
@@ -87,6 +89,8 @@ export class Reflector<T extends KubeObject = KubeObject> {
   readonly #metrics: ReflectorMetrics;
   readonly #resource: string;
   readonly #backoff: BackoffManager;
+  /** Shared per API client: explains fixable failures once, not per retry. */
+  readonly #problems: ProblemLog;
   readonly #abort = new AbortController();
   #resourceVersion = '';
   #hasSynced = false;
@@ -103,6 +107,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
     this.#log = (opts.logger ?? silentLogger).child({ reflector: this.#resource });
     this.#metrics = reflectorMetrics(opts.registry);
     this.#backoff = opts.backoff ?? new BackoffManager();
+    this.#problems = problemLogFor(opts.client, opts.logger ?? silentLogger);
     this.synced = new Promise((resolve) => (this.#resolveSynced = resolve));
   }
 
@@ -164,10 +169,13 @@ export class Reflector<T extends KubeObject = KubeObject> {
           this.#resourceVersion = '';
           continue;
         }
-        const waitMs = this.#backoff.next();
+        const waitMs = retryDelayMs(err, this.#backoff);
         const phase = needList ? 'list' : 'watch';
         if (!needList) this.#metrics.watchRestarts.labels(this.#resource, 'error').inc();
-        this.#log.warn({ err: describe(err), phase, retryInMs: waitMs, cachedObjects: this.store.size }, `${phase} failed; keeping cache and retrying`);
+        const problem = explainApiError(err, { server: this.#opts.client.server, verb: phase, type: this.#opts.type, namespace: this.#opts.namespace });
+        if (problem) this.#problems.report(this.#resource, problem);
+        // An explained problem is logged (de-duplicated) by the problem log; the per-retry line is detail.
+        this.#log[problem ? 'debug' : 'warn']({ err: describe(err), phase, retryInMs: waitMs, cachedObjects: this.store.size }, `${phase} failed; keeping cache and retrying`);
         // Resume the watch from the last resourceVersion if we have one: the
         // cache stays valid, and if the version is too old we get 410.
         if (!needList && this.#resourceVersion === '') needList = true;
@@ -203,6 +211,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
       throw err;
     }
     this.#metrics.lists.labels(this.#resource, 'success').inc();
+    this.#problems.resolve(this.#resource);
     const initial = !this.#hasSynced;
     const diff = this.store.replace(items, initial);
     this.#resourceVersion = resourceVersion;
@@ -233,6 +242,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
       },
       (event: WatchEvent<T>) => {
         events.labels(this.#resource, event.type).inc();
+        this.#problems.resolve(this.#resource);
         const rv = event.object.metadata?.resourceVersion;
         switch (event.type) {
           case 'ADDED':

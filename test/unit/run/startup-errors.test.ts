@@ -18,10 +18,26 @@ function run(args: string[], env: Record<string, string> = {}) {
   return { code: result.status, stderr: result.stderr };
 }
 
-test('no cluster configured is one clear sentence and exit 2, not an endless retry', () => {
-  const { code, stderr } = run([]);
+// With no cluster configured `run` starts the local quick start
+// (test/integration/quickstart.test.ts); --no-local (the container image's
+// entrypoint) turns that into a configuration error.
+test('no cluster configured with --no-local is one clear sentence and exit 2, not an endless retry', () => {
+  const { code, stderr } = run(['--no-local']);
   assert.equal(code, 2);
-  assert.match(stderr, /No cluster configured: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod\./);
+  assert.equal(stderr.trim(), 'No cluster configured: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod (or drop --no-local for the local quick start).');
+});
+
+test('an unknown option is one sentence and exit 2', () => {
+  const { code, stderr } = run(['--kubeconfgi', 'x']);
+  assert.equal(code, 2);
+  assert.equal(stderr.trim(), 'Unknown option --kubeconfgi for `flotilla run`; run `flotilla run --help` for usage.');
+});
+
+test('contradictory or invalid flags are one sentence and exit 2', () => {
+  assert.deepEqual(run(['--local', '--no-local']), { code: 2, stderr: '--local and --no-local contradict each other; pass one of them.\n' });
+  const level = run(['--log-level', 'loud', '--no-local']);
+  assert.equal(level.code, 2);
+  assert.match(level.stderr, /^--log-level must be one of trace, debug, info, warn, error, fatal, silent, not "loud"\.\n$/);
 });
 
 test('an unreadable kubeconfig names the file', () => {

@@ -1,0 +1,2 @@
+export { localModeUnavailable } from './preflight.ts';
+export { runQuickstart, type QuickstartOptions } from './local.ts';
