@@ -195,6 +195,14 @@ const ConcurrencySchema = Type.Object(
         'Worker threads for selector matching and diff/hash/summary work. `auto` = available cores − 1 (at least 1), leaving the main thread a core for reflectors, actors and I/O. Needs a restart: the pool is sized when it is created.',
       [HOT_RELOAD_ANNOTATION]: false,
     }),
+    poolWorkerMaxHeapMb: Type.Integer({
+      minimum: 0,
+      maximum: 65_536,
+      default: 0,
+      description:
+        'Heap limit of each pool worker thread in MiB (V8 `maxOldGenerationSizeMb`). A worker that exceeds it is terminated and replaced, its task fails as a transient error and the caller retries, instead of the whole process running out of memory. 0 = V8\'s default for the machine. Needs a restart.',
+      [HOT_RELOAD_ANNOTATION]: false,
+    }),
     poolQueueSize: Type.Integer({
       minimum: 1,
       maximum: 100_000,
@@ -220,7 +228,7 @@ const ConcurrencySchema = Type.Object(
   {
     ...section,
     description:
-      'Concurrency knobs. All but `poolThreads` apply without a restart, so a mounted ConfigMap can tune a running controller.',
+      'Concurrency knobs. All but `poolThreads` and `poolWorkerMaxHeapMb` apply without a restart, so a mounted ConfigMap can tune a running controller.',
     [HOT_RELOAD_ANNOTATION]: true,
   },
 );

@@ -91,6 +91,7 @@ export class Manager {
       threads: resolvePoolThreads(config.concurrency.poolThreads),
       maxQueue: config.concurrency.poolQueueSize,
       inlineThreshold: config.concurrency.poolInlineThreshold,
+      ...(config.concurrency.poolWorkerMaxHeapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: config.concurrency.poolWorkerMaxHeapMb } } : {}),
       registry: this.registry,
       logger: this.log.child({ component: 'pool' }),
     });
