@@ -14,6 +14,7 @@ import { ClusterFanOut } from './fan-out.ts';
 import { ForbiddenReporter } from './forbidden.ts';
 import { desiredContentName, Index, PlacementContext, type BundleDeploymentObject } from './placement-context.ts';
 import { WorkspaceSet } from './workspaces.ts';
+import type { WrittenKind } from './writer.ts';
 import { registeredGauge } from '../observability/metrics.ts';
 
 const initial: EnqueueOptions = { priority: 'low', reason: 'initial' };
@@ -26,7 +27,8 @@ const CLUSTER_STATUS_COALESCE_MS = 1000;
  * Registers the placement controllers (Cluster, ClusterGroup, Bundle,
  * Content) and wires informer events to the keys they must reconcile:
  * objects from the initial LIST and resyncs go to the low-priority lane,
- * user changes to the high one; status-only writes trigger nothing.
+ * user changes to the high one; our own status writes trigger nothing,
+ * someone else's change of a status we own brings ours back.
  */
 export function registerControllers(manager: Manager): PlacementContext {
   const ctx = new PlacementContext(manager);
@@ -62,6 +64,14 @@ export function registerControllers(manager: Manager): PlacementContext {
   const enqueueAll = (target: Controller, keys: Iterable<string>, opts: EnqueueOptions): void => {
     for (const key of keys) target.enqueue(key, opts);
   };
+  /**
+   * Someone else changed a status we own (status-only writes do not bump
+   * the generation, so the predicates above miss them): reconcile to put
+   * ours back. Our own status writes echoing back through the watch are
+   * recognised by resourceVersion and trigger nothing.
+   */
+  const foreignStatusChange = (kind: Kind, old: KubeObject, obj: KubeObject): boolean =>
+    predicates.statusChanged(old, obj) && !ctx.writer.isOwnWrite(kind, objectKey(obj), obj.metadata.resourceVersion);
   const fanOutFromCluster = (workspace: string, name: string, before: Labels | null, after: Labels | null): void => {
     void fanOut.affected(workspace, name, before, after).then(({ bundles: b, groups: g }) => {
       enqueueAll(bundles, b, dependency);
@@ -75,6 +85,19 @@ export function registerControllers(manager: Manager): PlacementContext {
     enqueueAll(bundles, ctx.bundles.store.indexKeys(Index.namespace, workspace), dependency);
   };
 
+  // A deletion the informer sees supersedes our earlier writes of that object
+  // (RecentWrites.observedDeleted): registered first, so the memory is
+  // corrected before any handler below enqueues a reconcile that reads it.
+  const forgetDeleted = <T extends KubeObject>(kind: WrittenKind, store: Store<T>): void => {
+    store.addHandler({ onDelete: (obj) => ctx.writer.observedDelete(kind, obj) });
+  };
+  forgetDeleted(Kind.Cluster, ctx.clusters.store);
+  forgetDeleted(Kind.ClusterGroup, ctx.clusterGroups.store);
+  forgetDeleted(Kind.Bundle, ctx.bundles.store);
+  forgetDeleted(Kind.BundleDeployment, ctx.bundleDeployments.store);
+  forgetDeleted(Kind.Content, ctx.contents.store);
+  forgetDeleted('Namespace', ctx.namespaces.store);
+
   ctx.clusters.store.addHandler({
     onAdd: (c, initialList) => {
       clusters.enqueue(objectKey(c), initialList ? initial : change);
@@ -87,7 +110,7 @@ export function registerControllers(manager: Manager): PlacementContext {
       const ws = c.metadata.namespace ?? '';
       const labelsChanged = predicates.labelsChanged(old, c);
       const deleting = predicates.deletionStarted(old, c);
-      if (labelsChanged || deleting || predicates.generationChanged(old, c) || predicates.finalizersChanged(old, c)) {
+      if (labelsChanged || deleting || predicates.generationChanged(old, c) || predicates.finalizersChanged(old, c) || foreignStatusChange(Kind.Cluster, old, c)) {
         clusters.enqueue(key, change);
       }
       if (deleting) fanOutFromCluster(ws, c.metadata.name, old.metadata.labels ?? {}, null);
@@ -108,7 +131,10 @@ export function registerControllers(manager: Manager): PlacementContext {
     },
     onUpdate: (old, g, isResync) => {
       if (isResync) return groups.enqueue(objectKey(g), resync);
-      if (!predicates.generationChanged(old, g) && !predicates.labelsChanged(old, g) && !predicates.deletionStarted(old, g)) return;
+      if (!predicates.generationChanged(old, g) && !predicates.labelsChanged(old, g) && !predicates.deletionStarted(old, g)) {
+        if (foreignStatusChange(Kind.ClusterGroup, old, g)) groups.enqueue(objectKey(g), change);
+        return;
+      }
       fanOut.groupChanged(g);
       groups.enqueue(objectKey(g), change);
       enqueueGroupUsers(objectKey(g), g.metadata.namespace ?? '');
@@ -131,7 +157,10 @@ export function registerControllers(manager: Manager): PlacementContext {
     },
     onUpdate: (old, b, isResync) => {
       if (isResync) return bundles.enqueue(objectKey(b), resync);
-      if (!predicates.generationChanged(old, b) && !predicates.deletionStarted(old, b) && !predicates.finalizersChanged(old, b)) return;
+      if (!predicates.generationChanged(old, b) && !predicates.deletionStarted(old, b) && !predicates.finalizersChanged(old, b)) {
+        if (foreignStatusChange(Kind.Bundle, old, b)) bundles.enqueue(objectKey(b), change);
+        return;
+      }
       fanOut.bundleChanged(b);
       bundles.enqueue(objectKey(b), change);
       const before = desiredContentName(old);
@@ -157,7 +186,15 @@ export function registerControllers(manager: Manager): PlacementContext {
   };
   ctx.bundleDeployments.store.addHandler({
     onAdd: (bd, initialList) => {
-      if (!initialList) bdOwners(bd, dependency);
+      if (!initialList) return bdOwners(bd, dependency);
+      // At start-up every Bundle is enqueued from its own list, but a
+      // BundleDeployment whose Bundle is gone (its finalizer removed by hand,
+      // or a write of a killed replica that landed after the cleanup) is
+      // reachable only through that Bundle's key: enqueue it, or the orphan
+      // outlives its Bundle forever. Keys of cached Bundles need nothing more.
+      const l = bd.metadata.labels ?? {};
+      const owner = l['flotilla.dev/bundle-name'] ? `${l['flotilla.dev/bundle-namespace']}/${l['flotilla.dev/bundle-name']}` : undefined;
+      if (owner !== undefined && ctx.bundles.store.get(owner) === undefined) bundles.enqueue(owner, initial);
     },
     onUpdate: (old, bd, isResync) => {
       if (isResync) return;

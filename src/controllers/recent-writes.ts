@@ -61,6 +61,21 @@ export class RecentWrites {
   }
 
   /**
+   * The informer saw `id` deleted (`final` is its last state). A write of
+   * ours at or below that version is history: without this, a reconcile
+   * that runs after the deletion finds the cache empty, takes our earlier
+   * write for one the cache has not seen yet, and does not recreate the
+   * object (for up to MAX_AGE_MS, and nothing would bring it back after).
+   * A write newer than the deletion (we recreated it) stays.
+   */
+  observedDeleted(id: string, final: KubeObject): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    const rv = rvOf(final);
+    if (rv === undefined || entry.rv <= rv) this.#entries.delete(id);
+  }
+
+  /**
    * Entries are normally settled when a reconcile reads them; one for an
    * object nobody reconciles again would otherwise be kept (with its whole
    * body) forever. Amortised: at most one pass per `MAX_AGE_MS`.
@@ -74,6 +89,19 @@ export class RecentWrites {
       for (const id of keys) if (!this.#entries.has(id)) keys.delete(id);
       if (keys.size === 0) this.#groups.delete(group);
     }
+  }
+
+  /**
+   * Whether `resourceVersion` of `id` is the result of our own latest write:
+   * its watch event coming back to us. Lets a controller react to someone
+   * else's change of a field it owns (status) without reacting to its own.
+   * Not knowing (no entry, settled, a non-numeric version) answers false,
+   * which costs one reconcile that finds nothing to do.
+   */
+  isOwnWrite(id: string, resourceVersion: string | undefined): boolean {
+    const entry = this.#entries.get(id);
+    if (entry === undefined || entry.obj === null || resourceVersion === undefined || !/^\d+$/.test(resourceVersion)) return false;
+    return entry.rv === BigInt(resourceVersion);
   }
 
   /** The newest we know of `id`: our write's result if the cache has not seen it yet. */

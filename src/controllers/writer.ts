@@ -97,6 +97,16 @@ export class Writer {
     return this.#recent.fresher(`${kind}:${key}`, cached);
   }
 
+  /** Whether this version of the object is the result of our own latest write (see RecentWrites.isOwnWrite). */
+  isOwnWrite(kind: WrittenKind, key: string, resourceVersion: string | undefined): boolean {
+    return this.#recent.isOwnWrite(`${kind}:${key}`, resourceVersion);
+  }
+
+  /** The informer saw `obj` deleted: forget our writes of it that the deletion supersedes (see RecentWrites.observedDeleted). */
+  observedDelete(kind: WrittenKind, obj: KubeObject): void {
+    this.#recent.observedDeleted(`${kind}:${objectKey(obj)}`, obj);
+  }
+
   /** A Bundle's cached BundleDeployments with our not-yet-cached writes applied. */
   bundleDeploymentsOf<T extends KubeObject>(bundleKey: string, cached: readonly T[]): T[] {
     return this.#recent.merge(`bd-of:${bundleKey}`, cached, (bd) => `BundleDeployment:${objectKey(bd)}`);

@@ -60,6 +60,13 @@ export class LeaderElector {
   readonly #gauge: Gauge<'name'>;
   #observed: { record: string; at: number } = { record: '', at: 0 };
   #leading: AbortController | undefined;
+  /**
+   * Set by release(): the replica is shutting down. Without it the run loop,
+   * woken by the loss of leadership, would campaign again at once and could
+   * re-take the lease it just released (the holder is empty), making the
+   * standby wait a full lease duration after all.
+   */
+  #released = false;
   #lastLeader = '';
 
   constructor(opts: LeaderElectorOptions) {
@@ -75,9 +82,9 @@ export class LeaderElector {
     return this.#leading !== undefined && !this.#leading.signal.aborted;
   }
 
-  /** Campaigns, leads, and campaigns again after a loss, until `signal` aborts. */
+  /** Campaigns, leads, and campaigns again after a loss, until `signal` aborts or the lease is released. */
   async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
+    while (!signal.aborted && !this.#released) {
       if (!(await this.#acquire(signal))) break;
       const leading = new AbortController();
       this.#leading = leading;
@@ -93,10 +100,20 @@ export class LeaderElector {
     }
   }
 
-  /** Gives the lease up so a standby can take over without waiting for expiry. */
+  /**
+   * Gives the lease up so a standby can take over without waiting for
+   * expiry. Final (part of shutdown): the elector stops campaigning, and
+   * `run()` returns once its current step ends.
+   */
   async release(): Promise<void> {
+    this.#released = true;
     if (!this.isLeader()) return;
     this.#stopLeading('released');
+    await this.#clearHolder();
+  }
+
+  /** Empties the Lease's holder if it is still us, so a standby may take it at once. */
+  async #clearHolder(): Promise<void> {
     // A renewal may have been in flight when leadership stopped, so the
     // cached lease can be one resourceVersion behind: read it fresh, and
     // retry once if it moves under us.
@@ -135,7 +152,9 @@ export class LeaderElector {
     if (!leading || leading.signal.aborted) return;
     leading.abort();
     this.#gauge.labels(this.#o.name).set(0);
-    this.#log.warn({ why }, 'stopped leading');
+    // Releasing is the orderly path (shutdown); losing the lease is worth a warning.
+    if (why === 'released') this.#log.info({ why }, 'stopped leading');
+    else this.#log.warn({ why }, 'stopped leading');
     try {
       this.#o.onStoppedLeading();
     } catch (err) {
@@ -145,8 +164,13 @@ export class LeaderElector {
 
   async #acquire(signal: AbortSignal): Promise<boolean> {
     this.#log.info('campaigning for leadership');
-    while (!signal.aborted) {
-      if (await this.#tryAcquireOrRenew(signal)) return true;
+    while (!signal.aborted && !this.#released) {
+      if (await this.#tryAcquireOrRenew(signal)) {
+        if (!this.#released) return true;
+        // Released while this attempt was in flight: give the lease straight back.
+        await this.#clearHolder();
+        return false;
+      }
       await sleep(jittered(this.#o.retryPeriodMs), undefined, { signal }).catch(() => undefined);
     }
     return false;

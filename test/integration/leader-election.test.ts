@@ -100,6 +100,23 @@ test('release hands the lease over at once and fires onStoppedLeading', async ()
   await b.running;
 });
 
+test('release is final: the elector does not campaign again and re-take the lease it gave up', async () => {
+  // Regression: after release() the run loop, woken by the loss of
+  // leadership, campaigned at once and could re-acquire the now-empty lease
+  // during shutdown, so a successor had to wait for it to expire.
+  const a = candidate('replica-a', 'final-release-lease');
+  await waitFor(() => a.elector.isLeader(), { timeoutMs: 10_000, description: 'a leads' });
+  let returned = false;
+  void a.running.then(() => (returned = true));
+  await a.elector.release();
+  await waitFor(() => returned, { timeoutMs: 2 * timings.retryPeriodMs + 5000, description: 'run() returns after release without an abort' });
+  assert.equal(a.stop.signal.aborted, false, 'the loop ended by itself');
+  assert.equal(a.elector.isLeader(), false);
+  assert.deepEqual(a.events, ['started', 'stopped']);
+  const lease = await client().get<Lease>(builtinTypes.lease, 'final-release-lease', ns);
+  assert.equal(lease.spec?.holderIdentity, '', 'the lease stays released');
+});
+
 test('a leader that cannot renew within the deadline stops leading', async () => {
   const a = candidate('replica-a', 'stall-lease');
   await waitFor(() => a.elector.isLeader(), { timeoutMs: 10_000, description: 'a leads' });

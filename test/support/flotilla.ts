@@ -14,7 +14,7 @@ import { createRegistry } from '../../src/observability/metrics.ts';
 import { ApiError } from '../../src/runtime/errors.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { builtinTypes, type KubeObject, type ObjectList, type ResourceType } from '../../src/runtime/kube/resource.ts';
-import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/controlplane/harness.ts';
 import { controllerKubeconfig } from '../../src/controlplane/rbac.ts';
 import { applyManifests, loadKubeConfig } from './kube.ts';
 import type { OracleWorld } from './oracle.ts';
@@ -83,7 +83,7 @@ export interface FlotillaProcess {
   isRunning(): boolean;
   /** Polls the logs until a line satisfies `pred`; returns it. */
   waitForLog(pred: (line: LogLine) => boolean, options?: { timeoutMs?: number; description?: string }): Promise<LogLine>;
-  /** Polls `/readyz` until it answers 200 (caches synced, and leading when election is on). */
+  /** Polls `/readyz` until it answers 200 (caches synced; a synced standby is ready too: leadership shows in the Lease and `leader_election_master_status`). */
   waitForReady(options?: { timeoutMs?: number }): Promise<void>;
   /** Scrapes `/metrics`. */
   metrics(): Promise<Metrics>;
@@ -369,8 +369,9 @@ export interface PlacementEnv {
   stop(): Promise<void>;
 }
 
-export async function startPlacementEnv(options: { controllerManager?: boolean } = {}): Promise<PlacementEnv> {
-  const cp = await startControlPlane({ controllerManager: options.controllerManager ?? false });
+export async function startPlacementEnv(options: Omit<ControlPlaneOptions, 'detached'> = {}): Promise<PlacementEnv> {
+  // Fault tests pass e.g. requestTimeout or extraApiServerFlags through.
+  const cp = await startControlPlane({ ...options, controllerManager: options.controllerManager ?? false });
   const kc = loadKubeConfig(cp.adminKubeconfig);
   const crdDir = join(REPO_ROOT, 'config/crd/bases');
   const crds = readdirSync(crdDir)

@@ -16,6 +16,8 @@ export const predicates = {
   labelsChanged: (a: KubeObject, b: KubeObject) => !shallowEqual(a.metadata.labels, b.metadata.labels),
   deletionStarted: (a: KubeObject, b: KubeObject) => !a.metadata.deletionTimestamp && !!b.metadata.deletionTimestamp,
   finalizersChanged: (a: KubeObject, b: KubeObject) => !arrayEqual(a.metadata.finalizers, b.metadata.finalizers),
+  /** Any change to `status` (the API server serialises a stored object the same way every time). */
+  statusChanged: (a: KubeObject, b: KubeObject) => JSON.stringify((a as { status?: unknown }).status) !== JSON.stringify((b as { status?: unknown }).status),
   any:
     <T extends KubeObject>(...ps: Array<UpdatePredicate<T>>): UpdatePredicate<T> =>
     (a, b) =>

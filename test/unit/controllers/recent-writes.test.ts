@@ -65,3 +65,32 @@ test('entries nobody reads again are swept, so the overlay cannot grow without b
   assert.equal(recent.size, 1);
   assert.deepEqual(recent.merge<KubeObject>('g', [], (o) => o.metadata.name ?? ''), []);
 });
+
+test('isOwnWrite recognises the echo of our latest write, and nothing else', () => {
+  const recent = new RecentWrites();
+  assert.equal(recent.isOwnWrite('b', '10'), false, 'nothing written yet');
+  recent.written('b', obj('b', '10', { status: { ours: true } }));
+  assert.equal(recent.isOwnWrite('b', '10'), true, 'the watch event of our write');
+  assert.equal(recent.isOwnWrite('b', '11'), false, 'someone else wrote after us');
+  assert.equal(recent.isOwnWrite('b', '9'), false, 'an older version');
+  assert.equal(recent.isOwnWrite('b', undefined), false);
+  assert.equal(recent.isOwnWrite('b', 'xyz'), false, 'non-numeric: not known to be ours');
+  recent.written('b', obj('b', '12'));
+  assert.equal(recent.isOwnWrite('b', '10'), false, 'superseded by our later write');
+  assert.equal(recent.isOwnWrite('b', '12'), true);
+  recent.deleted('c', obj('c', '20'));
+  assert.equal(recent.isOwnWrite('c', '20'), false, 'a deletion has no version to echo');
+});
+
+test('a deletion the informer observed supersedes our earlier write (the object is not resurrected from memory)', () => {
+  const recent = new RecentWrites();
+  recent.written('b', obj('b', '10', { v: 'ours' }), 'g');
+  // The cache saw our create, then someone else's delete, before any reconcile read the entry.
+  recent.observedDeleted('b', obj('b', '14'));
+  assert.equal(recent.fresher('b', undefined), undefined, 'gone, so the reconcile recreates it');
+  assert.deepEqual(recent.merge<KubeObject>('g', [], (o) => o.metadata.name ?? ''), [], 'not a member of its group any more');
+  // A write newer than the deletion (we recreated it) is kept.
+  recent.written('c', obj('c', '20', { v: 'recreated' }));
+  recent.observedDeleted('c', obj('c', '18'));
+  assert.equal(recent.fresher('c', undefined)?.v, 'recreated');
+});
