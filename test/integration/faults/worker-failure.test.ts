@@ -1,0 +1,134 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { waitFor } from '../../../src/util/wait.ts';
+import { T, listAll, reportLoggedProblems, startPlacementEnv, type FlotillaProcess, type PlacementEnv } from '../../support/flotilla.ts';
+import { createBundles, prepareWorkspace, waitForOracle } from '../../support/fanout-world.ts';
+import { reportRecovery, secondsSince } from '../../support/faults.ts';
+import { seededRandom } from '../../support/random.ts';
+
+/**
+ * Scenario 11: selector-pool workers fail for real inside the running
+ * controller. `FLOTILLA_TEST_WORKER_FAULT=<mode>:3` (workers/selector-worker.ts)
+ * makes every worker thread fail on its third task: `crash` throws an
+ * uncaught exception; `oom` allocates until the worker exceeds the heap
+ * limit set by `concurrency.poolWorkerMaxHeapMb` and V8 terminates it.
+ * `poolInlineThreshold: 0` sends every selector query to the workers, so a
+ * stream of Cluster label changes keeps killing workers. Piscina must
+ * replace each one (its replica rebuilt from a snapshot), the failed query
+ * must not lose the fan-out it was computing (the controller falls back to
+ * every Bundle of the workspace), and the world must converge to exactly
+ * the oracle's set with the pool back at full strength.
+ */
+
+const ws = 'worker-crash';
+const CLUSTERS = 16;
+const BUNDLES = 48;
+const THREADS = 2;
+const CHANGES = 30;
+
+let env: PlacementEnv;
+const procs: FlotillaProcess[] = [];
+const WORKER_HEAP_MB = 64;
+
+const ZONES = ['a', 'b', 'c'];
+
+before(async () => {
+  env = await startPlacementEnv();
+  await prepareWorkspace(
+    env,
+    ws,
+    Array.from({ length: CLUSTERS }, (_, i) => ({ name: `c${String(i).padStart(2, '0')}`, labels: { zone: ZONES[i % 3] as string, env: i % 2 ? 'prod' : 'dev' } })),
+  );
+  await createBundles(env.admin, ws, BUNDLES, (i) => `b${String(i).padStart(3, '0')}`, (i) => [
+    { clusterSelector: { matchLabels: { zone: ZONES[i % 3] as string } } },
+    ...(i % 4 === 0 ? [{ clusterSelector: { matchLabels: { env: 'prod' } } }] : []),
+  ]);
+});
+
+after(async () => {
+  for (const p of procs) reportLoggedProblems(p, 4);
+  await env?.stop();
+});
+
+interface CaseResult {
+  restarts: number;
+  failures: number;
+  pooledOk: number;
+  recoverySeconds: number;
+  desired: number;
+}
+const results: Partial<Record<'crash' | 'oom', CaseResult>> = {};
+
+async function workerFaultCase(mode: 'crash' | 'oom', seed: number, failureText: RegExp): Promise<CaseResult> {
+  const { admin } = env;
+  const proc = await env.startFlotilla({
+    name: `flotilla-worker-${mode}`,
+    env: { FLOTILLA_TEST_WORKER_FAULT: `${mode}:3` },
+    config: { concurrency: { poolThreads: THREADS, poolInlineThreshold: 0, poolWorkerMaxHeapMb: WORKER_HEAP_MB } },
+  });
+  procs.push(proc);
+  await proc.waitForReady();
+  await waitForOracle(admin, { timeoutMs: 120_000, description: 'the initial fan-out to converge' });
+
+  // Each label change is one pooled selector query; every third one a worker receives kills it.
+  const random = seededRandom(seed);
+  const zoneOf = new Map((await listAll(admin, T.Cluster, { namespace: ws })).map((c) => [c.metadata.name ?? '', c.metadata.labels?.zone ?? '']));
+  for (let i = 0; i < CHANGES; i++) {
+    const cluster = `c${String(Math.floor(random() * CLUSTERS)).padStart(2, '0')}`;
+    // Always a different zone: a no-op patch sends no event and so no query.
+    const others = ZONES.filter((z) => z !== zoneOf.get(cluster));
+    const zone = others[Math.floor(random() * others.length)] as string;
+    zoneOf.set(cluster, zone);
+    await admin.patch(T.Cluster, cluster, ws, { metadata: { labels: { zone } } });
+    await delay(100); // pacing: separate events, so each is its own query
+  }
+  const changesEndedAt = Date.now();
+
+  const desired = await waitForOracle(admin, { timeoutMs: 120_000, description: `BundleDeployments to equal the oracle despite worker ${mode}es` });
+  const recoverySeconds = secondsSince(changesEndedAt);
+  assert.equal(proc.isRunning(), true, 'the controller itself never exited');
+
+  // The pool is back at full strength, and replacements really answer.
+  const m = await waitFor(
+    async () => {
+      const s = await proc.metrics();
+      return s.sum('flotilla_pool_threads') === THREADS ? s : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 200, description: `the pool back to ${THREADS} live workers` },
+  );
+  const restarts = m.sum('flotilla_pool_worker_restarts_total');
+  const failures = m.sum('flotilla_pool_tasks_total', { path: 'pooled', result: 'worker_failure' });
+  const pooledOk = m.sum('flotilla_pool_tasks_total', { path: 'pooled', result: 'success' });
+  const died = proc.logs.filter((l) => l.msg === 'selector pool worker died; replacing it').length;
+  const fallbacks = proc.logs.filter((l) => l.msg === 'selector index query failed; fanning out to the whole workspace');
+  console.log(
+    `# ${mode}: ${CHANGES} label changes: ${failures} pooled tasks failed with their worker, ${restarts} workers replaced, ${pooledOk} pooled tasks succeeded, ${fallbacks.length} whole-workspace fallbacks; e.g. ${String(fallbacks[0]?.err).slice(0, 160)}`,
+  );
+  assert.ok(restarts >= 3, `workers were replaced repeatedly (${restarts})`);
+  assert.equal(died, restarts, 'each replacement was logged');
+  assert.ok(failures >= 3, `tasks failed with their worker (${failures})`);
+  assert.equal(fallbacks.length, failures, 'every failed query fell back to the whole workspace instead of losing the fan-out');
+  assert.ok(fallbacks.every((l) => failureText.test(String(l.err))), `the failures are the injected ${mode}: ${String(fallbacks[0]?.err)}`);
+  assert.ok(pooledOk > failures, 'replacement workers answer tasks');
+  assert.equal(await proc.stop(), 0);
+  return { restarts, failures, pooledOk, recoverySeconds, desired };
+}
+
+test('crashing pool workers are replaced and no fan-out is lost', async () => {
+  results.crash = await workerFaultCase('crash', 11, /injected worker crash/);
+});
+
+test('pool workers exceeding their heap limit are replaced and no fan-out is lost', async () => {
+  results.oom = await workerFaultCase('oom', 12, /ERR_WORKER_OUT_OF_MEMORY|out of memory/i);
+  const crash = results.crash;
+  const oom = results.oom;
+  assert.ok(crash, 'the crash case ran');
+  reportRecovery({
+    scenario: 11,
+    name: 'pool worker crash / out of memory',
+    recoverySeconds: Math.max(crash.recoverySeconds, oom.recoverySeconds),
+    details: { changesPerCase: CHANGES, crash, oom, workerHeapMb: WORKER_HEAP_MB },
+    summary: `crash: ${crash.restarts} workers replaced, ${crash.failures} queries fell back to the whole workspace, converged in ${crash.recoverySeconds.toFixed(1)} s; OOM at ${WORKER_HEAP_MB} MiB: ${oom.restarts} replaced, ${oom.failures} fell back, converged in ${oom.recoverySeconds.toFixed(1)} s; ${oom.desired}/${oom.desired} equal the oracle, pool back at ${THREADS} threads`,
+  });
+});
