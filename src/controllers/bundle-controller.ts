@@ -15,6 +15,7 @@ import { splitKey } from '../runtime/kube/resource.ts';
 import { forEachLimit } from './parallel.ts';
 import { withoutStalled } from './dead-letter.ts';
 import { offboardBundle, retainsOrphans } from './offboarding.ts';
+import { isInvalidInputReason } from './invalid-objects.ts';
 import { desiredContentName, Index, type BundleObject, type PlacementContext } from './placement-context.ts';
 
 /** Writes of one Bundle reconcile run this many at a time. */
@@ -30,6 +31,8 @@ const VALIDATION_MEMO_SIZE = 2048;
 export class BundleReconciler {
   readonly #ctx: PlacementContext;
   readonly #validation = new Map<string, readonly BundleProblem[]>();
+  /** Content creates in flight, by name: Bundles sharing a Content wait for one create. */
+  readonly #contentCreates = new Map<string, Promise<void>>();
 
   constructor(ctx: PlacementContext) {
     this.#ctx = ctx;
@@ -125,8 +128,22 @@ export class BundleReconciler {
     return problems;
   }
 
-  async #ensureContent(bundle: BundleObject, contentName: string, signal: AbortSignal): Promise<void> {
-    if (this.#ctx.writer.fresher(Kind.Content, contentName, this.#ctx.contents.store.get(contentName))) return;
+  /**
+   * Bundles with the same resources share one Content. Their reconciles run
+   * concurrently and all see it missing until the informer delivers it, so
+   * one create is made per name and the others wait for it: otherwise each
+   * would send a create and get 409 (a needless write per sharing Bundle).
+   */
+  #ensureContent(bundle: BundleObject, contentName: string, signal: AbortSignal): Promise<void> {
+    if (this.#ctx.writer.fresher(Kind.Content, contentName, this.#ctx.contents.store.get(contentName))) return Promise.resolve();
+    const inFlight = this.#contentCreates.get(contentName);
+    if (inFlight) return inFlight;
+    const created = this.#createContent(bundle, contentName, signal).finally(() => this.#contentCreates.delete(contentName));
+    this.#contentCreates.set(contentName, created);
+    return created;
+  }
+
+  async #createContent(bundle: BundleObject, contentName: string, signal: AbortSignal): Promise<void> {
     try {
       await this.#ctx.writer.create(
         Kind.Content,
@@ -138,7 +155,8 @@ export class BundleReconciler {
         signal,
       );
     } catch (err) {
-      // Another Bundle with the same resources created it first: shared.
+      // It exists already (created before our cache saw it, e.g. by the
+      // previous leader): shared, nothing to do.
       if (!(err instanceof ApiError && err.statusCode === 409)) throw err;
     }
   }
@@ -158,27 +176,10 @@ export class BundleReconciler {
   #reportProblems(bundle: BundleObject, previous: BundleStatus | undefined, next: BundleStatus): void {
     for (const type of [ConditionType.Ready, ConditionType.Targeted]) {
       const now = findCondition(next.conditions, type);
-      if (!now || now.status !== ConditionStatus.False || !isProblemReason(now.reason)) continue;
+      if (!now || now.status !== ConditionStatus.False || !isInvalidInputReason(now.reason)) continue;
       const before = findCondition(previous?.conditions, type);
       if (before?.reason === now.reason && before.message === now.message) continue;
       void this.#ctx.events.record(bundle, 'Warning', now.reason, now.message);
     }
   }
-}
-
-const problemReasons = new Set([
-  'InvalidResources',
-  'DuplicateResourceName',
-  'ResourceNameCollision',
-  'BundleTooLarge',
-  'InvalidTarget',
-  'InvalidTargets',
-  'ClusterGroupNotFound',
-  'InvalidClusterGroup',
-  'InvalidContent',
-  'ContentTooLarge',
-]);
-
-function isProblemReason(reason: string): boolean {
-  return problemReasons.has(reason);
 }

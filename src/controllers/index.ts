@@ -16,6 +16,7 @@ import { desiredContentName, Index, PlacementContext, type BundleDeploymentObjec
 import { WorkspaceSet } from './workspaces.ts';
 import type { WrittenKind } from './writer.ts';
 import { registeredGauge } from '../observability/metrics.ts';
+import { registerInvalidObjectsGauge } from './invalid-objects.ts';
 
 const initial: EnqueueOptions = { priority: 'low', reason: 'initial' };
 const resync: EnqueueOptions = { priority: 'low', reason: 'resync' };
@@ -60,6 +61,10 @@ export function registerControllers(manager: Manager): PlacementContext {
     onDeadLetter: recordStalled(ctx, Kind.Bundle, ctx.bundles.store as unknown as Store<KubeObject>),
   });
   const contents = manager.controller({ name: 'content', reconcile: (rc) => contentR.reconcile(rc) });
+  registerInvalidObjectsGauge(manager.registry, {
+    Bundle: ctx.bundles.store as unknown as Store<KubeObject>,
+    ClusterGroup: ctx.clusterGroups.store as unknown as Store<KubeObject>,
+  });
 
   const enqueueAll = (target: Controller, keys: Iterable<string>, opts: EnqueueOptions): void => {
     for (const key of keys) target.enqueue(key, opts);

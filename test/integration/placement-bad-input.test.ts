@@ -195,6 +195,10 @@ test('no hot loop: while nothing changes, the bundle controller reconciles at mo
   assert.equal(last.sum('flotilla_writes_total') - writes0, 0, 'no writes while nothing changes');
   const events1 = (await listAll(env.admin, builtinTypes.event, { namespace: ws })).length;
   assert.equal(events1, events0, 'no new Events while nothing changes');
+  // The operator's view: every bad Bundle is counted as invalid input, by its reason; the healthy one is not.
+  const invalid = last.sum('flotilla_invalid_objects', { kind: 'Bundle' });
+  console.log(`# flotilla_invalid_objects: ${JSON.stringify(last.groupBy('flotilla_invalid_objects', ['kind', 'reason']))}`);
+  assert.equal(invalid, badCases.length, 'flotilla_invalid_objects counts each bad Bundle once');
 });
 
 test('fixing the input releases the Bundle: creating the missing group deploys it', async () => {

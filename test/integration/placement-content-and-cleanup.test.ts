@@ -117,6 +117,10 @@ test('Bundles with identical resources share one Content', async () => {
     assert.ok(b.metadata.finalizers?.includes(Finalizer.BundleCleanup), `${name} has the ${Finalizer.BundleCleanup} finalizer`);
   }
   assert.deepEqual(await deploymentIDs('a'), await deploymentIDs('b'), 'same resources and options → same deploymentID');
+  // a and b were reconciled together, both before C1 reached the cache: one create between them, not one each (and a 409).
+  const metrics = await flotilla.metrics();
+  assert.equal(metrics.sum('flotilla_writes_total', { kind: 'Content', verb: 'create' }), 4, 'one Content create per distinct resources');
+  assert.equal(metrics.sum('rest_client_requests_total', { resource: 'contents.flotilla.dev', code: '409' }), 0, 'no Content create answered 409');
 });
 
 test('changing one Bundle’s resources: new Content and deploymentID for it, the other keeps the shared one untouched', async () => {
