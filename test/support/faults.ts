@@ -80,6 +80,9 @@ export interface ProbeCounts {
  * caches synced". `phase(name)` starts a new phase; probes land in the
  * phase current when they were sent.
  */
+/** As the kubelet would probe the shipped Deployment. */
+export const PROBE_TIMEOUT_MS = 5000;
+
 export class HealthProber {
   readonly #baseUrl: string;
   readonly #intervalMs: number;
@@ -141,10 +144,15 @@ function record(counts: ProbeCounts, status: number | undefined): void {
   else counts.failed[String(status)] = (counts.failed[String(status)] ?? 0) + 1;
 }
 
-/** The HTTP status of a GET, or undefined when nothing answered within 2 s. */
+/**
+ * The HTTP status of a GET, or undefined when nothing answered within the
+ * kubelet's timeout for the shipped probes (`timeoutSeconds: 5` in
+ * config/manager/deployment.yaml): a slower answer is a failed probe there,
+ * a faster one is not, however loaded the machine.
+ */
 export async function probe(url: string): Promise<number | undefined> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     await response.text();
     return response.status;
   } catch {
