@@ -1,0 +1,52 @@
+/**
+ * Where a benchmark runs: its own local control plane (src/controlplane
+ * harness, CRDs, the controller's RBAC from config/rbac), or an existing
+ * cluster given by `--kubeconfig` (CRDs applied; every system then runs as
+ * that kubeconfig's user, since client certificates cannot be minted for it).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRegistry } from '../../src/observability/metrics.ts';
+import { KubeClient } from '../../src/runtime/kube/client.ts';
+import { applyManifests, loadKubeConfig } from '../../src/controlplane/manifests.ts';
+import { REPO_ROOT, startPlacementEnv } from '../../test/support/flotilla.ts';
+
+export interface BenchEnv {
+  /** Admin client for seeding, resetting and observing. */
+  admin: KubeClient;
+  /** Kubeconfig every system under test runs with. */
+  systemKubeconfig: string;
+  systemUser: string;
+  kubernetesVersion: string;
+  etcdVersion: string;
+  stop(): Promise<void>;
+}
+
+export async function startBenchEnv(options: { kubeconfig?: string | undefined; log: (line: string) => void }): Promise<BenchEnv> {
+  if (options.kubeconfig) {
+    const kc = loadKubeConfig(options.kubeconfig);
+    const crdDir = join(REPO_ROOT, 'config/crd/bases');
+    const crds = readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => readFileSync(join(crdDir, f), 'utf8')).join('\n---\n');
+    await applyManifests(kc, crds);
+    const admin = new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }), userAgent: 'flotilla-bench' });
+    const version = await admin.request<{ gitVersion?: string }>({ verb: 'get', method: 'GET', path: '/version', resource: 'version' });
+    return {
+      admin,
+      systemKubeconfig: options.kubeconfig,
+      systemUser: `${kc.getCurrentUser()?.name ?? '?'} (from --kubeconfig)`,
+      kubernetesVersion: version.gitVersion ?? 'unknown',
+      etcdVersion: 'unknown',
+      stop: () => admin.close(),
+    };
+  }
+  options.log('starting the local control plane (etcd + kube-apiserver)');
+  const env = await startPlacementEnv();
+  return {
+    admin: env.admin,
+    systemKubeconfig: env.controllerKubeconfig,
+    systemUser: 'flotilla-controller (config/rbac)',
+    kubernetesVersion: env.cp.kubernetesVersion,
+    etcdVersion: env.cp.etcdVersion,
+    stop: () => env.stop(),
+  };
+}

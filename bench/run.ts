@@ -1,0 +1,227 @@
+/**
+ * End-to-end benchmarks: `npm run bench -- <scenario> [options]`.
+ * Run with --help for the scenarios and options; bench/README.md explains
+ * what is measured and how. Exit codes: 0 ok, 1 failure, 2 usage error.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startBenchEnv, type BenchEnv } from './lib/env.ts';
+import type { LaunchWrapper } from './lib/launch.ts';
+import { Observer } from './lib/observer.ts';
+import { MiB, progress, round, table, type Cell } from './lib/report.ts';
+import type { SystemFigures } from './lib/measure.ts';
+import { SYSTEM_NAMES, type SystemName } from './systems/index.ts';
+import type { ScenarioContext, ScenarioResult } from './scenarios/common.ts';
+import { labelFlip } from './scenarios/label-flip.ts';
+import { coldStart } from './scenarios/cold-start.ts';
+import { churn } from './scenarios/churn.ts';
+
+export const SCENARIOS = {
+  'label-flip': { run: labelFlip, defaults: { bundles: 3000, clusters: 10 }, about: 'Fleet #3163: label one more Cluster env=prod; time until its BundleDeployments exist and every summary shows it' },
+  'cold-start': { run: coldStart, defaults: { bundles: 500, clusters: 200 }, about: 'clusters × bundles at --selectivity from no BundleDeployments; then restart over the converged world (ready time, writes)' },
+  churn: { run: churn, defaults: { bundles: 500, clusters: 200 }, about: 'relabel --rate of the clusters per second for --duration s; lag from change to converged' },
+} as const;
+export type ScenarioName = keyof typeof SCENARIOS;
+
+export const HELP = `Usage: npm run bench -- <scenario> [options]
+       node bench/run.ts <scenario> [options]
+
+Runs a scenario end to end on a real control plane: starts the local control
+plane (or uses --kubeconfig), seeds objects, runs each system as its own
+process under the controller's RBAC-bound user, drives the change, measures,
+tears down. Progress goes to stderr, the result table to stdout.
+
+Scenarios:
+${Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(11)} ${s.about}\n              (defaults: --bundles ${s.defaults.bundles} --clusters ${s.defaults.clusters})`).join('\n')}
+
+Options:
+  --bundles N          Bundles (label-flip: in repos of 10)
+  --clusters N         Clusters (label-flip: already converged ones, plus the one flipped)
+  --selectivity F      cold-start/churn: share of clusters each bundle targets (default 0.2)
+  --rate F             churn: share of clusters relabelled per second (default 0.01)
+  --duration S         churn: seconds of churn (default 60)
+  --systems LIST       comma-separated, in run order: flotilla,direct,naive (default all three)
+  --concurrency N      flotilla maxConcurrentReconciles and direct's writes in flight (default 64)
+  --qps N              client-side QPS for flotilla and direct; 0 = unlimited (default 0)
+  --burst N            burst when --qps > 0 (default 200)
+  --timeout S          per-system convergence deadline, flotilla and direct (default 600)
+  --naive-timeout S    the naive baseline's deadline, after which it is reported as
+                       not converged with its progress and projection (default 300)
+  --seed N             PRNG seed (churn; default 1)
+  --kubeconfig FILE    use this cluster (admin) instead of starting a local control plane
+  --json FILE          write every figure as JSON (default bench/results/<scenario>.json)
+  -h, --help           this text
+`;
+
+class UsageError extends Error {}
+
+function positive(name: string, raw: string | undefined, fallback: number, { integer = true, allowZero = false } = {}): number {
+  if (raw === undefined) return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < 0 || (!allowZero && v === 0)) throw new UsageError(`--${name} must be a ${integer ? 'whole ' : ''}number ${allowZero ? '≥ 0' : '> 0'} (got ${JSON.stringify(raw)})`);
+  return v;
+}
+
+export interface ParsedArgs {
+  scenario: ScenarioName;
+  ctxOptions: Omit<ScenarioContext, 'env' | 'observer' | 'wrap'>;
+  kubeconfig: string | undefined;
+  json: string;
+}
+
+export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        bundles: { type: 'string' },
+        clusters: { type: 'string' },
+        selectivity: { type: 'string' },
+        rate: { type: 'string' },
+        duration: { type: 'string' },
+        systems: { type: 'string' },
+        concurrency: { type: 'string' },
+        qps: { type: 'string' },
+        burst: { type: 'string' },
+        timeout: { type: 'string' },
+        'naive-timeout': { type: 'string' },
+        seed: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) return 'help';
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing <scenario>' : `one scenario expected, got ${positionals.join(' ')}`);
+  const scenario = positionals[0] as ScenarioName;
+  if (!(scenario in SCENARIOS)) throw new UsageError(`unknown scenario ${JSON.stringify(scenario)}; one of ${Object.keys(SCENARIOS).join(', ')}`);
+  const defaults = SCENARIOS[scenario].defaults;
+  const systems = (v.systems ?? SYSTEM_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of systems) if (!(SYSTEM_NAMES as readonly string[]).includes(s)) throw new UsageError(`unknown system ${JSON.stringify(s)}; one of ${SYSTEM_NAMES.join(', ')}`);
+  if (new Set(systems).size !== systems.length || systems.length === 0) throw new UsageError('--systems must list each system at most once');
+  const selectivity = positive('selectivity', v.selectivity, 0.2, { integer: false });
+  if (selectivity > 1) throw new UsageError('--selectivity must be in (0, 1]');
+  const rate = positive('rate', v.rate, 0.01, { integer: false });
+  if (rate > 1) throw new UsageError('--rate must be in (0, 1]');
+  return {
+    scenario,
+    kubeconfig: v.kubeconfig,
+    json: resolve(v.json ?? `bench/results/${scenario}.json`),
+    ctxOptions: {
+      systems: systems as SystemName[],
+      run: { concurrency: positive('concurrency', v.concurrency, 64), qps: positive('qps', v.qps, 0, { allowZero: true }), burst: positive('burst', v.burst, 200) },
+      options: {
+        bundles: positive('bundles', v.bundles, defaults.bundles),
+        clusters: positive('clusters', v.clusters, defaults.clusters),
+        selectivity,
+        rate,
+        durationSeconds: positive('duration', v.duration, 60),
+        seed: positive('seed', v.seed, 1, { allowZero: true }),
+      },
+      timeoutSeconds: positive('timeout', v.timeout, 600),
+      naiveTimeoutSeconds: positive('naive-timeout', v['naive-timeout'], 300),
+    },
+  };
+}
+
+const fmtBytes = (b: unknown) => (typeof b === 'number' && Number.isFinite(b) ? round(b / MiB, 1) : undefined);
+
+export function summaryRows(result: ScenarioResult): Array<Record<string, Cell>> {
+  const direct = result.results.direct;
+  return (Object.values(result.results) as SystemFigures[]).map((f) => ({
+    system: f.system,
+    settings: Object.entries(f.settings).map(([k, val]) => `${k}=${val}`).join(' '),
+    converged: f.converged ? 'yes' : 'NO',
+    seconds: f.seconds ?? undefined,
+    'vs direct': f.seconds !== null && direct?.seconds ? `${(f.seconds / direct.seconds).toFixed(2)}×` : undefined,
+    writes: f.writesTotal,
+    'no-op': f.noopWrites,
+    failed: f.failedWrites,
+    'API reqs': f.apiRequests,
+    'CPU s': f.cpuSeconds,
+    'max RSS MiB': fmtBytes(f.maxRssBytes),
+  }));
+}
+
+export async function runScenario(args: ParsedArgs, wrap?: LaunchWrapper): Promise<{ json: Record<string, unknown>; result: ScenarioResult }> {
+  const started = Date.now();
+  let env: BenchEnv | undefined;
+  let observer: Observer | undefined;
+  try {
+    env = await startBenchEnv({ kubeconfig: args.kubeconfig, log: progress });
+    observer = new Observer(env.admin);
+    await observer.start();
+    const ctx: ScenarioContext = { ...args.ctxOptions, env, observer, ...(wrap ? { wrap } : {}) };
+    const result = await SCENARIOS[args.scenario].run(ctx);
+    const json = {
+      scenario: args.scenario,
+      parameters: { ...args.ctxOptions.options, systems: args.ctxOptions.systems, run: args.ctxOptions.run, timeoutSeconds: args.ctxOptions.timeoutSeconds, naiveTimeoutSeconds: args.ctxOptions.naiveTimeoutSeconds, ...result.parameters },
+      machine: { cores: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGiB: round(totalmem() / 1024 ** 3, 1), loadAverage: (await import('node:os')).loadavg().map((l) => round(l, 2)) },
+      versions: { node: process.version, kubernetes: env.kubernetesVersion, etcd: env.etcdVersion },
+      systemUser: env.systemUser,
+      date: new Date().toISOString(),
+      totalSeconds: round((Date.now() - started) / 1000, 1),
+      results: result.results,
+      ...result.extra,
+    };
+    return { json, result };
+  } finally {
+    await observer?.stop().catch(() => undefined);
+    await env?.stop().catch(() => undefined);
+  }
+}
+
+export function printReport(json: Record<string, unknown>, result: ScenarioResult): void {
+  const versions = json.versions as { node: string; kubernetes: string };
+  const machine = json.machine as { cores: number; cpuModel: string };
+  console.log(`\n${json.scenario} — ${JSON.stringify(result.parameters)}`);
+  console.log(`${machine.cores} cores (${machine.cpuModel}), Node ${versions.node}, Kubernetes ${versions.kubernetes}\n`);
+  console.log(table(summaryRows(result)));
+  for (const note of result.notes) console.log(`\n${note}`);
+}
+
+async function main(): Promise<number> {
+  let args;
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`bench: ${err.message}\n\n${HELP}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (args === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { json, result } = await runScenario(args);
+  printReport(json, result);
+  mkdirSync(dirname(args.json), { recursive: true });
+  writeFileSync(args.json, `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`\nwrote ${args.json}`);
+  const failed = (Object.values(result.results) as SystemFigures[]).filter((f) => !f.converged && f.system !== 'naive');
+  if (failed.length > 0) {
+    process.stderr.write(`bench: did not converge: ${failed.map((f) => f.system).join(', ')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+if (import.meta.main) {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,95 @@
+/**
+ * The systems a scenario measures, each started as its own process with the
+ * same kubeconfig (the RBAC-bound controller user, so API Priority and
+ * Fairness treats them alike) and the settings printed in the report:
+ *
+ *  flotilla  `node src/main.ts` with the shipped config plus the run's
+ *            concurrency and QPS;
+ *  direct    bench/baselines/direct.ts: the minimal writes at the same
+ *            concurrency and QPS (the physical limit);
+ *  naive     bench/baselines/naive.ts: Fleet's pre-#3245 behaviour, 50 workers
+ *            and 20 req/s (burst 30) by definition.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify as stringifyYaml } from 'yaml';
+import { testConfig } from '../../test/support/flotilla.ts';
+import type { Metrics } from '../../test/support/metrics.ts';
+import { launchSystem, type LaunchWrapper, type SystemProcess } from '../lib/launch.ts';
+
+export const SYSTEM_NAMES = ['flotilla', 'direct', 'naive'] as const;
+export type SystemName = (typeof SYSTEM_NAMES)[number];
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface RunSettings {
+  /** Reconciles (flotilla) / writes (direct) in flight. */
+  concurrency: number;
+  /** Client-side QPS; 0 = unlimited. */
+  qps: number;
+  burst: number;
+}
+
+export interface SystemSpec {
+  name: SystemName;
+  settings: Record<string, number | string>;
+  start(options: { kubeconfig: string; label?: string; wrap?: LaunchWrapper }): Promise<SystemProcess>;
+  /** System-specific figures from a metrics delta (Flotilla's reconciles, pool tasks, ...). */
+  extra(before: Metrics, after: Metrics): Record<string, number>;
+}
+
+const d = (before: Metrics, after: Metrics, name: string, filter: Parameters<Metrics['sum']>[1] = {}) => after.sum(name, filter) - before.sum(name, filter);
+
+export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
+  const node = process.execPath;
+  switch (name) {
+    case 'flotilla': {
+      const settings = { maxConcurrentReconciles: run.concurrency, qps: run.qps, burst: run.burst, poolThreads: 'auto' };
+      return {
+        name,
+        settings,
+        start({ kubeconfig, label, wrap }) {
+          const dir = mkdtempSync(join(tmpdir(), 'bench-flotilla-'));
+          const configPath = join(dir, 'flotilla.yaml');
+          writeFileSync(
+            configPath,
+            stringifyYaml(testConfig({ concurrency: { maxConcurrentReconciles: run.concurrency }, api: { qps: run.qps, burst: run.burst }, log: { level: 'info' } })),
+          );
+          return launchSystem({
+            name: label ?? name,
+            dir,
+            wrap,
+            command: { binary: node, args: [join(ROOT, 'src/main.ts'), '--kubeconfig', kubeconfig, '--config', configPath] },
+          });
+        },
+        extra: (b, a) => ({
+          reconciles: d(b, a, 'controller_runtime_reconcile_total'),
+          poolTasks: d(b, a, 'flotilla_pool_tasks_total', { path: 'pooled' }),
+          inlineMatches: d(b, a, 'flotilla_pool_tasks_total', { path: 'inline' }),
+          coalescedEvents: d(b, a, 'flotilla_workqueue_coalesced_total'),
+        }),
+      };
+    }
+    case 'direct':
+    case 'naive': {
+      // naive's settings are what it reproduces (Fleet's defaults), not the run's.
+      const limits = name === 'direct' ? { concurrency: run.concurrency, qps: run.qps, burst: run.burst } : { concurrency: 50, qps: 20, burst: 30 };
+      const settings: Record<string, number> = name === 'direct' ? limits : { workers: limits.concurrency, qps: limits.qps, burst: limits.burst };
+      const flags = Object.entries(limits).flatMap(([k, v]) => [`--${k}`, String(v)]);
+      return {
+        name,
+        settings,
+        start({ kubeconfig, label, wrap }) {
+          return launchSystem({
+            name: label ?? name,
+            wrap,
+            command: { binary: node, args: [join(ROOT, `bench/baselines/${name}.ts`), '--kubeconfig', kubeconfig, ...flags] },
+          });
+        },
+        extra: (b, a) => ({ reconciles: d(b, a, 'controller_runtime_reconcile_total') }),
+      };
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The end-to-end benchmarks (bench/run.ts) at tiny sizes: each scenario runs
+ * on its own real control plane with real processes, and its JSON must hold
+ * every figure the README promises, with sane values. Timings are printed,
+ * never asserted.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'bench-smoke-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+function bench(args: string[], timeoutMs = 240_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(ROOT, 'bench/run.ts'), ...args], { cwd: ROOT, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGTERM' }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface Figures {
+  system: string;
+  converged: boolean;
+  seconds: number | null;
+  writes: Record<string, number>;
+  writesTotal: number;
+  failedWrites: number;
+  effectiveWrites: number;
+  noopWrites: number;
+  apiRequests: number;
+  cpuSeconds: number;
+  maxRssBytes: number;
+  settings: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+function checkCommon(json: Record<string, unknown>, scenario: string, systems: string[]): Record<string, Figures> {
+  assert.equal(json.scenario, scenario);
+  assert.equal(typeof json.parameters, 'object');
+  const versions = json.versions as { node: string; kubernetes: string };
+  assert.match(versions.node, /^v24\./);
+  assert.match(versions.kubernetes, /^v1\.\d+/);
+  assert.ok((json.machine as { cores: number }).cores >= 1);
+  const results = json.results as Record<string, Figures>;
+  assert.deepEqual(Object.keys(results).sort(), [...systems].sort());
+  for (const f of Object.values(results)) {
+    assert.equal(f.converged, true, `${f.system} converged`);
+    assert.ok(typeof f.seconds === 'number' && f.seconds > 0, `${f.system} seconds ${f.seconds}`);
+    assert.ok(f.writesTotal > 0, `${f.system} wrote`);
+    assert.equal(f.writesTotal, Object.values(f.writes).reduce((a, b) => a + b, 0), `${f.system} writes by verb add up`);
+    assert.ok(f.apiRequests >= f.writesTotal, `${f.system} API requests include the writes`);
+    assert.ok(f.noopWrites >= 0 && f.failedWrites >= 0 && f.effectiveWrites > 0, `${f.system} write accounting`);
+    assert.ok(Number.isFinite(f.cpuSeconds) && f.cpuSeconds >= 0, `${f.system} cpuSeconds ${f.cpuSeconds}`);
+    assert.ok(f.maxRssBytes > 10 * 1024 * 1024, `${f.system} maxRssBytes ${f.maxRssBytes}`);
+    assert.equal(typeof f.settings, 'object');
+  }
+  if (results.flotilla) {
+    assert.equal(results.flotilla.noopWrites, 0, 'Flotilla makes no no-op writes');
+    for (const k of ['reconciles', 'poolTasks', 'inlineMatches', 'coalescedEvents']) assert.equal(typeof results.flotilla[k], 'number', `flotilla.${k}`);
+    assert.ok((results.flotilla.reconciles as number) > 0, 'Flotilla reconciled');
+  }
+  if (results.direct) assert.equal(results.direct.noopWrites, 0, 'direct makes no no-op writes');
+  console.log(`# ${scenario}: ${Object.values(results).map((f) => `${f.system} ${f.seconds} s, ${f.writesTotal} writes (${f.noopWrites} no-op), ${f.cpuSeconds} CPU s`).join('; ')}`);
+  return results;
+}
+
+async function runJson(args: string[]): Promise<Record<string, unknown>> {
+  const file = join(dir, `${args[0]}.json`);
+  const r = await bench([...args, '--json', file]);
+  assert.equal(r.code, 0, `bench ${args.join(' ')} exited ${r.code}\n${r.stderr.slice(-3000)}`);
+  assert.match(r.stdout, /\| system/, 'a result table is printed');
+  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+}
+
+test('usage: --help exits 0, a bad scenario or option exits 2', async () => {
+  const help = await bench(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /label-flip/);
+  assert.equal((await bench(['no-such-scenario'])).code, 2);
+  assert.equal((await bench(['label-flip', '--bundles', 'many'])).code, 2);
+  assert.equal((await bench(['label-flip', '--systems', 'flotilla,argo'])).code, 2);
+});
+
+test('label-flip with flotilla, direct and naive', async () => {
+  const json = await runJson(['label-flip', '--bundles', '20', '--clusters', '2', '--systems', 'flotilla,direct,naive', '--naive-timeout', '120']);
+  const results = checkCommon(json, 'label-flip', ['flotilla', 'direct', 'naive']);
+  assert.equal(results.direct?.writes.create, 20, 'direct creates exactly one BundleDeployment per Bundle');
+  for (const f of Object.values(results)) {
+    const latency = f.bundleDeploymentLatencyMs as { count: number; p50: number; p99: number };
+    assert.equal(latency.count, 20, `${f.system}: every new BundleDeployment was seen`);
+    assert.ok(latency.p99 >= latency.p50);
+  }
+  assert.ok((results.naive?.noopWrites ?? 0) > 0, 'naive patches unchanged statuses (the behaviour it reproduces)');
+  assert.equal(typeof (results.flotilla?.memory as { heapBytesPerObject?: number }).heapBytesPerObject, 'number');
+});
+
+test('cold-start with flotilla and direct, and the restart writes nothing', async () => {
+  const json = await runJson(['cold-start', '--bundles', '10', '--clusters', '5', '--selectivity', '0.2', '--systems', 'flotilla,direct']);
+  const results = checkCommon(json, 'cold-start', ['flotilla', 'direct']);
+  assert.equal(results.direct?.writes.create !== undefined, true);
+  const restart = json.restart as Record<string, Figures>;
+  assert.equal(restart.flotilla?.writesTotal, 0, `a restarted Flotilla writes nothing: ${JSON.stringify(restart.flotilla?.writes)}`);
+  assert.equal(restart.flotilla?.converged, true);
+});
+
+test('churn with flotilla and direct', async () => {
+  const json = await runJson(['churn', '--bundles', '10', '--clusters', '5', '--duration', '4', '--rate', '0.2', '--systems', 'flotilla,direct']);
+  const results = checkCommon(json, 'churn', ['flotilla', 'direct']);
+  for (const f of Object.values(results)) {
+    assert.ok((f.moves as number) > 0 && f.movesConverged === f.moves, `${f.system}: every move converged`);
+  }
+});
