@@ -8,7 +8,7 @@ import { deploymentNamespaceFor } from '../placement/deployment-namespace.ts';
 import type { BundleProblem } from '../placement/problems.ts';
 import { computeBundleStatus, statusEqual } from '../placement/summary.ts';
 import { computePlacement } from '../placement/targeting.ts';
-import type { ReconcileContext } from '../runtime/actors/index.ts';
+import type { ReconcileContext, ReconcileResult } from '../runtime/actors/index.ts';
 import { ApiError } from '../runtime/errors.ts';
 import type { KubeObject } from '../runtime/kube/resource.ts';
 import { splitKey } from '../runtime/kube/resource.ts';
@@ -20,6 +20,8 @@ import { desiredContentName, Index, type BundleObject, type PlacementContext } f
 
 /** Writes of one Bundle reconcile run this many at a time. */
 const WRITE_PARALLELISM = 16;
+/** Delay of the status follow-up after BundleDeployment writes (it runs in the low lane). */
+const STATUS_AFTER_DEPLOYMENTS_MS = 50;
 /** Validation results by Content name: parsing megabytes of YAML once, not per reconcile. */
 const VALIDATION_MEMO_SIZE = 2048;
 
@@ -38,7 +40,7 @@ export class BundleReconciler {
     this.#ctx = ctx;
   }
 
-  async reconcile(rc: ReconcileContext): Promise<void> {
+  async reconcile(rc: ReconcileContext): Promise<ReconcileResult | void> {
     const ctx = this.#ctx;
     const bundle = ctx.writer.fresher(Kind.Bundle, rc.key, ctx.bundles.store.get(rc.key));
     const existing = ctx.writer.bundleDeploymentsOf(rc.key, ctx.bundleDeployments.store.byIndex(Index.bdBundle, rc.key));
@@ -75,6 +77,7 @@ export class BundleReconciler {
     const problems = [...contentProblems, ...placement.problems];
 
     let desiredDeploymentID: string | undefined;
+    let wroteDeployments = false;
     if (validContent) {
       await this.#ensureContent(bundle, validContent, rc.signal);
       const byName = new Map(clusters.map((c) => [c.metadata.name, c]));
@@ -97,6 +100,7 @@ export class BundleReconciler {
         ctx.writer.apply(Kind.BundleDeployment, u.desired as KubeObject, u.changes.some((c) => c.startsWith('spec.')) ? 'SpecChanged' : 'LabelsChanged', rc.signal),
       );
       await this.#deleteAll(diff.delete, 'TargetUnmatched', rc.signal);
+      wroteDeployments = diff.create.length + diff.update.length + diff.delete.length > 0;
     }
 
     const status = computeBundleStatus({
@@ -110,6 +114,13 @@ export class BundleReconciler {
       now: new Date(),
     });
     if (statusEqual(status, bundle.status)) return;
+    // BundleDeployments first, summaries after: when a Cluster label flips
+    // thousands of Bundles, their status writes would otherwise share the
+    // API server with the BundleDeployment writes and double the time until
+    // the last BundleDeployment exists (Fleet #3163 is about exactly that
+    // time). The status is written by a low-priority follow-up, which also
+    // sees the BundleDeployments just written; still one status write.
+    if (wroteDeployments) return { requeueAfterMs: STATUS_AFTER_DEPLOYMENTS_MS };
     const { namespace, name } = splitKey(rc.key);
     await ctx.writer.applyStatus(Kind.Bundle, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
     this.#reportProblems(bundle, bundle.status, status);

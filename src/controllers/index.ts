@@ -22,6 +22,8 @@ const initial: EnqueueOptions = { priority: 'low', reason: 'initial' };
 const resync: EnqueueOptions = { priority: 'low', reason: 'resync' };
 const change: EnqueueOptions = { priority: 'high', reason: 'change' };
 const dependency: EnqueueOptions = { priority: 'high', reason: 'dependency' };
+/** A consequence of our own write (its follow-up work is bookkeeping: summaries). */
+const ownEcho: EnqueueOptions = { priority: 'low', reason: 'dependency' };
 const CLUSTER_STATUS_COALESCE_MS = 1000;
 
 /**
@@ -191,7 +193,9 @@ export function registerControllers(manager: Manager): PlacementContext {
   };
   ctx.bundleDeployments.store.addHandler({
     onAdd: (bd, initialList) => {
-      if (!initialList) return bdOwners(bd, dependency);
+      // The echo of our own create: the Bundle that wrote it only has its
+      // summary left to do, which must not delay other Bundles' writes.
+      if (!initialList) return bdOwners(bd, ctx.writer.isOwnWrite(Kind.BundleDeployment, objectKey(bd), bd.metadata.resourceVersion) ? ownEcho : dependency);
       // At start-up every Bundle is enqueued from its own list, but a
       // BundleDeployment whose Bundle is gone (its finalizer removed by hand,
       // or a write of a killed replica that landed after the cleanup) is
