@@ -3,7 +3,20 @@ import { contentNameFor } from '../../src/api/content-name.ts';
 import { deploymentIDFor } from '../../src/api/deployment-id.ts';
 import { deploymentNamespaceFor } from '../../src/placement/deployment-namespace.ts';
 import type { KubeClient } from '../../src/runtime/kube/client.ts';
-import { T, bundleObject, clusterObject, createWorkspace, listAll, mapConcurrent, readWorld, type Obj } from './flotilla.ts';
+import {
+  T,
+  bundleObject,
+  clusterObject,
+  createWorkspace,
+  listAll,
+  mapConcurrent,
+  readWorld,
+  waitForConvergence,
+  type FlotillaProcess,
+  type Obj,
+  type PlacementEnv,
+} from './flotilla.ts';
+import type { Metrics } from './metrics.ts';
 import { describeDiff, desiredPlacements, diffPlacements, expectedSummary, isEmptyDiff } from './oracle.ts';
 
 /**
@@ -224,6 +237,22 @@ export interface ConvergenceReport {
   desired: number;
   /** BundleDeployments that exist (terminating ones included). */
   existing: number;
+}
+
+/**
+ * Starts the controller over a seeded world and waits until it has
+ * converged (every BundleDeployment and summary as the oracle says) and gone
+ * idle: the steady state a fault is then injected into. Returns the process
+ * and the idle scrape, the baseline for write counts.
+ */
+export async function startConverged(env: PlacementEnv, name: string): Promise<{ proc: FlotillaProcess; idle: Metrics }> {
+  const proc = await env.startFlotilla({ name });
+  await proc.waitForReady();
+  await waitForConvergence(async () => (await placementConvergence(env.admin, { summaries: true })).problems, {
+    timeoutMs: 120_000,
+    description: 'initial convergence',
+  });
+  return { proc, idle: await proc.waitForIdle({ timeoutMs: 60_000 }) };
 }
 
 /**

@@ -20,6 +20,7 @@ import {
   patchStoredObject,
   placementConvergence,
   reportRecovery,
+  startConverged,
   seedClusterName,
   seedResources,
   seedWorld,
@@ -55,14 +56,8 @@ after(async () => {
 
 test('API server restart: watches re-established, a change made while it was down is reconciled', async () => {
   const { cp, admin } = env;
-  flotilla = await env.startFlotilla({ name: 'flotilla-apiserver-restart' });
-  const proc = flotilla;
-  await proc.waitForReady();
-  await waitForConvergence(async () => (await placementConvergence(admin, { summaries: true })).problems, {
-    timeoutMs: 120_000,
-    description: 'initial convergence',
-  });
-  await proc.waitForIdle({ timeoutMs: 60_000 });
+  const { proc } = await startConverged(env, 'flotilla-apiserver-restart');
+  flotilla = proc;
   const bdsBefore = await listAll(admin, T.BundleDeployment);
   const idsBefore = identities(bdsBefore);
   const metricsBefore = await proc.metrics();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createRegistry } from '../../../src/observability/metrics.ts';
 import { KubeClient, PatchType } from '../../../src/runtime/kube/client.ts';
 import { T, listAll, reportLoggedProblems, startPlacementEnv, waitForConvergence, type FlotillaProcess, type Obj, type PlacementEnv } from '../../support/flotilla.ts';
-import { foreignSpec, placementConvergence, reportRecovery, seedWorld } from '../../support/faults.ts';
+import { foreignSpec, placementConvergence, reportRecovery, seedWorld, startConverged } from '../../support/faults.ts';
 import { delta, type Metrics } from '../../support/metrics.ts';
 import { seededRandom } from '../../support/random.ts';
 import { waitFor } from '../../../src/util/wait.ts';
@@ -50,14 +50,8 @@ const writes = (m: Metrics) => m.sum('flotilla_writes_total');
 test('another writer fights over BundleDeployment specs and Bundle status: the controller wins on its fields, leaves the others, and settles', async () => {
   const { admin } = env;
   const other = intruder as KubeClient;
-  flotilla = await env.startFlotilla({ name: 'flotilla-conflicts' });
-  const proc = flotilla;
-  await proc.waitForReady();
-  await waitForConvergence(async () => (await placementConvergence(admin, { summaries: true })).problems, {
-    timeoutMs: 120_000,
-    description: 'initial convergence',
-  });
-  const metricsBefore = await proc.waitForIdle({ timeoutMs: 60_000 });
+  const { proc, idle: metricsBefore } = await startConverged(env, 'flotilla-conflicts');
+  flotilla = proc;
   const bds = await listAll(admin, T.BundleDeployment);
   const bundles = await listAll(admin, T.Bundle, { namespace: ws });
   const clusters = await listAll(admin, T.Cluster, { namespace: ws });

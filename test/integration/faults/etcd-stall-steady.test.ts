@@ -24,6 +24,7 @@ import {
   identities,
   placementConvergence,
   reportRecovery,
+  startConverged,
   seedBundleName,
   seedClusterName,
   seedResources,
@@ -65,13 +66,8 @@ const statusKey = (o: Obj) => `${o.metadata.namespace}/${o.metadata.name}`;
 
 test('etcd stall in steady state: no exit, nothing deleted or recreated, no status wiped, changes before the stall kept', async () => {
   const { cp, admin } = env;
-  flotilla = await env.startFlotilla({ name: 'flotilla-stall-steady' });
-  const proc = flotilla;
-  await proc.waitForReady();
-  await waitForConvergence(async () => (await placementConvergence(admin, { summaries: true })).problems, {
-    timeoutMs: 120_000,
-    description: 'initial convergence',
-  });
+  const { proc } = await startConverged(env, 'flotilla-stall-steady');
+  flotilla = proc;
   // The agent reports every BundleDeployment ready: statuses that must survive.
   const agent = new AgentSimulator(admin);
   await agent.reportAll({}, 'ready');

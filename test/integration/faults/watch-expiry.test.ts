@@ -14,7 +14,7 @@ import {
   type FlotillaProcess,
   type PlacementEnv,
 } from '../../support/flotilla.ts';
-import { foreignSpec, placementConvergence, reportRecovery, seedBundleName, seedClusterName, seedResources, seedWorld } from '../../support/faults.ts';
+import { foreignSpec, placementConvergence, reportRecovery, seedBundleName, seedClusterName, seedResources, seedWorld, startConverged } from '../../support/faults.ts';
 import { delta } from '../../support/metrics.ts';
 import { waitFor } from '../../../src/util/wait.ts';
 
@@ -52,14 +52,8 @@ after(async () => {
 
 test('watch expiry (410 Gone after compaction): every reflector relists and no change is missed', async () => {
   const { cp, admin } = env;
-  flotilla = await env.startFlotilla({ name: 'flotilla-watch-expiry' });
-  const proc = flotilla;
-  await proc.waitForReady();
-  await waitForConvergence(async () => (await placementConvergence(admin, { summaries: true })).problems, {
-    timeoutMs: 120_000,
-    description: 'initial convergence',
-  });
-  const metricsBefore = await proc.waitForIdle({ timeoutMs: 60_000 });
+  const { proc, idle: metricsBefore } = await startConverged(env, 'flotilla-watch-expiry');
+  flotilla = proc;
   const resources = Object.keys(metricsBefore.groupBy('flotilla_reflector_lists_total', ['resource']));
   assert.equal(resources.length, 6, `six informers (${resources.join(', ')})`);
 
