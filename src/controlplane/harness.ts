@@ -113,6 +113,28 @@ const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
 const KEEP_DIR_ENV = 'FLOTILLA_KEEP_CONTROLPLANE';
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  // Free ports are picked by binding port 0 and releasing it (as envtest
+  // does), so another process can take one before our component binds it:
+  // with test files and benchmarks starting control planes side by side that
+  // happens. It is the one start-up failure a retry with new ports cures.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startControlPlaneOnce(options);
+    } catch (error) {
+      if (attempt >= PORT_CONFLICT_ATTEMPTS || !isPortConflict(error)) throw error;
+      (options.log ?? (() => {}))(`a port was taken before a component could bind it; retrying with new ports (attempt ${attempt + 1} of ${PORT_CONFLICT_ATTEMPTS})`);
+    }
+  }
+}
+
+const PORT_CONFLICT_ATTEMPTS = 3;
+
+/** Whether a failed start was a component finding its port taken (its log tail is in the message). */
+export function isPortConflict(error: unknown): boolean {
+  return error instanceof Error && /address already in use/.test(error.message);
+}
+
+async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<ControlPlane> {
   const log = options.log ?? (() => {});
   const detached = options.detached ?? false;
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
