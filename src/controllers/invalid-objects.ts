@@ -1,5 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
-import { ConditionStatus, ConditionType } from '../api/constants.ts';
+import { ConditionReason, ConditionStatus, ConditionType } from '../api/constants.ts';
+import { BundleProblemReason } from '../placement/problems.ts';
 import { findCondition } from '../placement/conditions.ts';
 import type { Store } from '../runtime/informer/store.ts';
 import type { KubeObject } from '../runtime/kube/resource.ts';
@@ -10,18 +11,12 @@ import type { KubeObject } from '../runtime/kube/resource.ts';
  * retry until the object changes (DESIGN §3, terminal errors). Transient
  * states (waiting for agents, not yet targeted) are not among them.
  */
-const invalidReasons: ReadonlySet<string> = new Set([
-  'InvalidResources',
-  'DuplicateResourceName',
-  'ResourceNameCollision',
-  'BundleTooLarge',
-  'InvalidTarget',
-  'InvalidTargets',
-  'ClusterGroupNotFound',
-  'InvalidClusterGroup',
-  'InvalidContent',
-  'ContentTooLarge',
-  'InvalidSelector',
+const invalidReasons: ReadonlySet<string> = new Set<string>([
+  ...Object.values(BundleProblemReason),
+  ConditionReason.InvalidTargets,
+  ConditionReason.InvalidContent,
+  ConditionReason.ContentTooLarge,
+  'InvalidSelector', // ClusterGroup: spec.selector does not compile
 ]);
 
 export function isInvalidInputReason(reason: string | undefined): boolean {

@@ -20,6 +20,7 @@ import {
   type Obj,
   type PlacementEnv,
 } from '../support/flotilla.ts';
+import { createDeploymentNamespaces } from '../support/fanout-world.ts';
 import { scrapeMetrics } from '../support/metrics.ts';
 import { describeDiff, desiredPlacements, diffPlacements, expectedSummary, isEmptyDiff, targetedClusterNames } from '../support/oracle.ts';
 import { waitFor } from '../../src/util/wait.ts';
@@ -67,15 +68,7 @@ before(async () => {
   await admin.create(T.ClusterGroup, clusterGroupObject(ws, 'gold', { matchLabels: { tier: 'gold' } }));
   // Deployment namespaces first, with a short-lived controller, so that the
   // fan-out measured below is BundleDeployment creation only.
-  const first = await env.startFlotilla({ name: 'flotilla-setup' });
-  await waitForConvergence(
-    async () =>
-      (await listAll(admin, T.Cluster, { namespace: ws }))
-        .filter((c) => c.status?.namespace !== deploymentNamespaceFor(ws, c.metadata.name ?? ''))
-        .map((c) => `${c.metadata.name}: status.namespace ${String(c.status?.namespace)}`),
-    { timeoutMs: 60_000, description: 'every Cluster has its deployment namespace' },
-  );
-  assert.equal(await first.stop(), 0);
+  await createDeploymentNamespaces(env, ws);
   await mapConcurrent(
     Array.from({ length: BUNDLES }, (_, i) => i),
     16,

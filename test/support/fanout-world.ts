@@ -32,19 +32,27 @@ export interface ClusterSpec {
 }
 
 /**
- * Creates the workspace and its Clusters, then runs a short-lived controller
- * until every Cluster has its deployment namespace, and stops it (exit 0).
- * The fan-out the scenario then measures is BundleDeployment work only.
+ * Creates the workspace and its Clusters, then gives every Cluster its
+ * deployment namespace (see `createDeploymentNamespaces`). The fan-out the
+ * scenario then measures is BundleDeployment work only.
  */
 export async function prepareWorkspace(env: PlacementEnv, ws: string, clusters: readonly ClusterSpec[], config: ConfigOverrides = {}): Promise<void> {
   const { admin } = env;
   await createWorkspace(admin, ws);
   await mapConcurrent(clusters, 8, (c) => admin.create(T.Cluster, clusterObject(ws, c.name, c.labels)));
+  await createDeploymentNamespaces(env, ws, config);
+}
+
+/**
+ * Runs a short-lived controller until every Cluster of `ws` has its
+ * deployment namespace, and stops it (exit 0).
+ */
+export async function createDeploymentNamespaces(env: PlacementEnv, ws: string, config: ConfigOverrides = {}): Promise<void> {
   const setup = await env.startFlotilla({ name: `flotilla-setup-${ws}`, config });
   try {
     await waitForConvergence(
       async () =>
-        (await listAll(admin, T.Cluster, { namespace: ws }))
+        (await listAll(env.admin, T.Cluster, { namespace: ws }))
           .filter((c) => c.status?.namespace !== deploymentNamespaceFor(ws, c.metadata.name ?? ''))
           .map((c) => `${c.metadata.name}: status.namespace ${String(c.status?.namespace)}`),
       { timeoutMs: 120_000, description: `every Cluster of ${ws} has its deployment namespace` },

@@ -1,6 +1,5 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deploymentNamespaceFor } from '../../../src/placement/deployment-namespace.ts';
 import {
   T,
   bundleObject,
@@ -23,6 +22,7 @@ import {
   seedResources,
   seedWorld,
 } from '../../support/faults.ts';
+import { createDeploymentNamespaces } from '../../support/fanout-world.ts';
 import { scrapeMetrics } from '../../support/metrics.ts';
 import { waitFor } from '../../../src/util/wait.ts';
 
@@ -47,15 +47,7 @@ before(async () => {
   await seedWorld(admin, { workspace: ws, clusters: CLUSTERS, bundles: 0 });
   // Deployment namespaces first, with a short-lived controller, so that the
   // fan-out is BundleDeployment writes only and its progress is countable.
-  const setup = await env.startFlotilla({ name: 'flotilla-setup' });
-  await waitForConvergence(
-    async () =>
-      (await listAll(admin, T.Cluster, { namespace: ws }))
-        .filter((c) => c.status?.namespace !== deploymentNamespaceFor(ws, c.metadata.name ?? ''))
-        .map((c) => `${c.metadata.name}: status.namespace ${String(c.status?.namespace)}`),
-    { timeoutMs: 60_000, description: 'every Cluster has its deployment namespace' },
-  );
-  assert.equal(await setup.stop(), 0);
+  await createDeploymentNamespaces(env, ws);
   await mapConcurrent(
     Array.from({ length: BUNDLES }, (_, i) => i),
     16,
