@@ -14,6 +14,16 @@ import { DnsLabel, DnsSubdomain, ObservedGeneration } from './primitives.ts';
 import { BundleSummary, DisplayState, ReadyRatio } from './summary.ts';
 
 /**
+ * The fields of a target that select Clusters. A target must set at least
+ * one: the schema's rule, the controller's check and their messages are all
+ * made from this list, so a new criterion is added here once.
+ */
+export const TARGET_CRITERIA = ['clusterSelector', 'clusterGroup', 'clusterGroupSelector', 'clusterName'] as const;
+export type TargetCriterion = (typeof TARGET_CRITERIA)[number];
+/** "clusterSelector, clusterGroup, clusterGroupSelector or clusterName" */
+export const TARGET_CRITERIA_LIST = `${TARGET_CRITERIA.slice(0, -1).join(', ')} or ${TARGET_CRITERIA[TARGET_CRITERIA.length - 1]}`;
+
+/**
  * One targeting rule. All criteria set on a target must match; targets are
  * tried in order and the first matching one decides for a cluster.
  */
@@ -43,9 +53,8 @@ export const BundleTarget = Type.Object(
     // almost always a mistake (e.g. a misspelt field that got pruned).
     'x-kubernetes-validations': [
       {
-        rule: 'has(self.clusterSelector) || has(self.clusterGroup) || has(self.clusterGroupSelector) || has(self.clusterName)',
-        message:
-          'a target needs at least one of clusterSelector, clusterGroup, clusterGroupSelector or clusterName (use clusterSelector: {} for all clusters)',
+        rule: TARGET_CRITERIA.map((field) => `has(self.${field})`).join(' || '),
+        message: `a target needs at least one of ${TARGET_CRITERIA_LIST} (use clusterSelector: {} for all clusters)`,
         reason: 'FieldValueRequired',
       },
     ],

@@ -9,14 +9,30 @@ import type { BundleProblem } from '../placement/problems.ts';
 import { computeBundleStatus, statusEqual } from '../placement/summary.ts';
 import { computePlacement } from '../placement/targeting.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/actors/index.ts';
-import { ApiError } from '../runtime/errors.ts';
+import { ignoreAlreadyExists, ignoreNotFound } from '../runtime/errors.ts';
 import type { KubeObject } from '../runtime/kube/resource.ts';
 import { splitKey } from '../runtime/kube/resource.ts';
 import { forEachLimit } from './parallel.ts';
 import { withoutStalled } from './dead-letter.ts';
 import { offboardBundle, retainsOrphans } from './offboarding.ts';
 import { isInvalidInputReason } from './invalid-objects.ts';
-import { desiredContentName, Index, type BundleObject, type PlacementContext } from './placement-context.ts';
+import { owningBundleKey } from '../placement/bundle-deployments.ts';
+import { predicates } from '../runtime/informer/event-handlers.ts';
+import type { Store } from '../runtime/informer/store.ts';
+import { objectKey } from '../runtime/kube/resource.ts';
+import { forObjects, Lane, objectEvents, requests, watch, type ObjectEvent } from '../runtime/watches.ts';
+import type { PlacementController, PlacementSources } from './controller-definition.ts';
+import type { FanOutTargets } from './fan-out.ts';
+import {
+  desiredContentName,
+  Index,
+  type BundleDeploymentObject,
+  type BundleObject,
+  type ClusterGroupObject,
+  type ContentObject,
+  type PlacementContext,
+} from './placement-context.ts';
+import type { WorkspaceChange } from './workspace-events.ts';
 
 /** Writes of one Bundle reconcile run this many at a time. */
 const WRITE_PARALLELISM = 16;
@@ -155,8 +171,10 @@ export class BundleReconciler {
   }
 
   async #createContent(bundle: BundleObject, contentName: string, signal: AbortSignal): Promise<void> {
-    try {
-      await this.#ctx.writer.create(
+    // It may exist already (created before our cache saw it, e.g. by the
+    // previous leader): shared, nothing to do.
+    await ignoreAlreadyExists(
+      this.#ctx.writer.create(
         Kind.Content,
         {
           metadata: { name: contentName, finalizers: [Finalizer.ContentInUse] },
@@ -164,23 +182,13 @@ export class BundleReconciler {
         } as KubeObject,
         'ContentCreated',
         signal,
-      );
-    } catch (err) {
-      // It exists already (created before our cache saw it, e.g. by the
-      // previous leader): shared, nothing to do.
-      if (!(err instanceof ApiError && err.statusCode === 409)) throw err;
-    }
+      ),
+    );
   }
 
   async #deleteAll(bds: readonly KubeObject[], reason: string, signal: AbortSignal): Promise<void> {
     const live = bds.filter((bd) => !bd.metadata.deletionTimestamp);
-    await forEachLimit(live, WRITE_PARALLELISM, async (bd) => {
-      try {
-        await this.#ctx.writer.delete(Kind.BundleDeployment, bd, reason, signal);
-      } catch (err) {
-        if (!(err instanceof ApiError && err.statusCode === 404)) throw err;
-      }
-    });
+    await forEachLimit(live, WRITE_PARALLELISM, (bd) => ignoreNotFound(this.#ctx.writer.delete(Kind.BundleDeployment, bd, reason, signal)));
   }
 
   /** A Warning Event when the Bundle newly has a problem (not on every reconcile). */
@@ -193,4 +201,64 @@ export class BundleReconciler {
       void this.#ctx.events.record(bundle, 'Warning', now.reason, now.message);
     }
   }
+}
+
+/**
+ * The Bundle controller: its Bundles, their BundleDeployments, the
+ * ClusterGroups and Contents they use, the Clusters the fan-out finds, and
+ * workspace changes.
+ */
+export function bundleController(ctx: PlacementContext, sources: PlacementSources): PlacementController {
+  const reconciler = new BundleReconciler(ctx);
+  const store = ctx.bundles.store;
+  const groupUsers = (group: ClusterGroupObject) => [
+    requests(store.indexKeys(Index.bundleGroupRef, objectKey(group)), Lane.dependency),
+    requests(store.indexKeys(Index.bundleGroupSelector, group.metadata.namespace ?? ''), Lane.dependency),
+  ].filter((r) => r !== undefined);
+  return {
+    name: 'bundle',
+    reconcile: (rc) => reconciler.reconcile(rc),
+    reportsOn: { kind: Kind.Bundle, store: store as unknown as Store<KubeObject> },
+    watches: [
+      forObjects(
+        ctx.bundles,
+        (old, b) =>
+          predicates.generationChanged(old, b) ||
+          predicates.deletionStarted(old, b) ||
+          predicates.finalizersChanged(old, b) ||
+          ctx.writer.isForeignStatusChange(Kind.Bundle, old, b),
+      ),
+      watch(objectEvents(ctx.clusterGroups), (e: ObjectEvent<ClusterGroupObject>) => {
+        if (e.type === 'added') return e.initialList ? undefined : groupUsers(e.obj);
+        if (e.type === 'deleted') return groupUsers(e.obj);
+        if (e.resync) return undefined;
+        const meaningful = predicates.generationChanged(e.old, e.obj) || predicates.labelsChanged(e.old, e.obj) || predicates.deletionStarted(e.old, e.obj);
+        return meaningful ? groupUsers(e.obj) : undefined;
+      }),
+      watch(objectEvents(ctx.bundleDeployments), (e: ObjectEvent<BundleDeploymentObject>) => {
+        const owner = owningBundleKey(e.obj);
+        if (e.type === 'added') {
+          if (!e.initialList) {
+            // The echo of our own create: the Bundle that wrote it only has
+            // its summary left to do, which must not delay other Bundles' writes.
+            const own = ctx.writer.isOwnWrite(Kind.BundleDeployment, objectKey(e.obj), e.obj.metadata.resourceVersion);
+            return requests(owner, own ? Lane.ownEcho : Lane.dependency);
+          }
+          // At start-up every Bundle is enqueued from its own list, but a
+          // BundleDeployment whose Bundle is gone (its finalizer removed by
+          // hand, or a write of a killed replica that landed after the
+          // cleanup) is reachable only through that Bundle's key: enqueue it,
+          // or the orphan outlives its Bundle forever.
+          return owner !== undefined && store.get(owner) === undefined ? requests(owner, Lane.initial) : undefined;
+        }
+        if (e.type === 'updated' && e.resync) return undefined;
+        return requests(owner, Lane.dependency);
+      }),
+      watch(objectEvents(ctx.contents), (e: ObjectEvent<ContentObject>) =>
+        e.type === 'deleted' ? requests(store.indexKeys(Index.bundleContent, objectKey(e.obj)), Lane.dependency) : undefined,
+      ),
+      watch(sources.fanOut, ({ bundles }: FanOutTargets) => requests(bundles, Lane.dependency)),
+      watch(sources.workspaceChanges, ({ workspace }: WorkspaceChange) => requests(store.indexKeys(Index.namespace, workspace), Lane.dependency)),
+    ],
+  };
 }

@@ -5,9 +5,16 @@ import { setConditions } from '../placement/conditions.ts';
 import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../placement/deployment-namespace.ts';
 import { statusEqual } from '../placement/summary.ts';
 import type { ReconcileContext } from '../runtime/actors/index.ts';
-import { ApiError, TerminalError } from '../runtime/errors.ts';
-import { splitKey, type KubeObject } from '../runtime/kube/resource.ts';
-import { Index, PlacementContext } from './placement-context.ts';
+import { ignoreAlreadyExists, TerminalError } from '../runtime/errors.ts';
+import { objectKey, splitKey, type KubeObject } from '../runtime/kube/resource.ts';
+import type { EnqueueOptions } from '../runtime/actors/index.ts';
+import { predicates } from '../runtime/informer/event-handlers.ts';
+import type { Store } from '../runtime/informer/store.ts';
+import { forObjects, Lane, objectEvents, requests, watch, type ObjectEvent } from '../runtime/watches.ts';
+import { owningClusterKey } from '../placement/bundle-deployments.ts';
+import type { PlacementController, PlacementSources } from './controller-definition.ts';
+import { Index, PlacementContext, type BundleDeploymentObject } from './placement-context.ts';
+import { deploymentNamespaceTurnover, type WorkspaceChange } from './workspace-events.ts';
 import { withoutStalled } from './dead-letter.ts';
 import { offboardCluster } from './offboarding.ts';
 
@@ -56,11 +63,9 @@ export class ClusterReconciler {
       message: `deployment namespace ${deploymentNs} is ready`,
     };
     if (!nsObj) {
-      try {
-        await ctx.writer.create('Namespace', { metadata: { name: deploymentNs, labels: deploymentNamespaceLabels(workspace, cluster.metadata.name) } }, 'DeploymentNamespace', rc.signal);
-      } catch (err) {
-        if (!(err instanceof ApiError && err.statusCode === 409)) throw err;
-      }
+      await ignoreAlreadyExists(
+        ctx.writer.create('Namespace', { metadata: { name: deploymentNs, labels: deploymentNamespaceLabels(workspace, cluster.metadata.name) } }, 'DeploymentNamespace', rc.signal),
+      );
       return; // its add event brings us back
     }
     if (nsObj.metadata.deletionTimestamp) {
@@ -88,3 +93,42 @@ export class ClusterReconciler {
   }
 }
 
+
+/** A Cluster's counts change with every one of its BundleDeployments; a short delay lets a fan-out's events coalesce into one status write a second. */
+const CLUSTER_STATUS_COALESCE_MS = 1000;
+
+/** The Cluster controller: its Clusters, their BundleDeployments' states, their deployment namespaces, and workspace changes. */
+export function clusterController(ctx: PlacementContext, sources: PlacementSources): PlacementController {
+  const reconciler = new ClusterReconciler(ctx);
+  const store = ctx.clusters.store;
+  const deploymentsChanged = (lane: EnqueueOptions) => ({ ...lane, delayMs: CLUSTER_STATUS_COALESCE_MS });
+  return {
+    name: 'cluster',
+    reconcile: (rc) => reconciler.reconcile(rc),
+    reportsOn: { kind: Kind.Cluster, store: store as unknown as Store<KubeObject> },
+    watches: [
+      forObjects(
+        ctx.clusters,
+        (old, c) =>
+          predicates.labelsChanged(old, c) ||
+          predicates.deletionStarted(old, c) ||
+          predicates.generationChanged(old, c) ||
+          predicates.finalizersChanged(old, c) ||
+          ctx.writer.isForeignStatusChange(Kind.Cluster, old, c),
+      ),
+      watch(objectEvents(ctx.bundleDeployments), (e: ObjectEvent<BundleDeploymentObject>) => {
+        const key = owningClusterKey(e.obj);
+        if (e.type === 'added') {
+          // At start-up the Cluster is listed itself.
+          if (e.initialList) return undefined;
+          const own = ctx.writer.isOwnWrite(Kind.BundleDeployment, objectKey(e.obj), e.obj.metadata.resourceVersion);
+          return requests(key, deploymentsChanged(own ? Lane.ownEcho : Lane.dependency));
+        }
+        if (e.type === 'updated' && e.resync) return undefined;
+        return requests(key, deploymentsChanged(Lane.dependency));
+      }),
+      watch(objectEvents(ctx.namespaces), (e: ObjectEvent<KubeObject>) => requests(deploymentNamespaceTurnover(e), Lane.dependency)),
+      watch(sources.workspaceChanges, ({ workspace }: WorkspaceChange) => requests(store.indexKeys(Index.namespace, workspace), Lane.dependency)),
+    ],
+  };
+}

@@ -5,7 +5,13 @@ import { setConditions } from '../placement/conditions.ts';
 import { statusEqual } from '../placement/summary.ts';
 import type { ReconcileContext } from '../runtime/actors/index.ts';
 import { splitKey, type KubeObject } from '../runtime/kube/resource.ts';
-import { Index, type PlacementContext } from './placement-context.ts';
+import { predicates } from '../runtime/informer/event-handlers.ts';
+import type { Store } from '../runtime/informer/store.ts';
+import { forObjects, Lane, objectEvents, requests, watch, type ObjectEvent } from '../runtime/watches.ts';
+import type { PlacementController, PlacementSources } from './controller-definition.ts';
+import type { FanOutTargets } from './fan-out.ts';
+import { Index, type ClusterObject, type PlacementContext } from './placement-context.ts';
+import type { WorkspaceChange } from './workspace-events.ts';
 import { withoutStalled } from './dead-letter.ts';
 
 /** ClusterGroup: derives membership (never stored as truth) and reports its size. */
@@ -45,4 +51,31 @@ export class ClusterGroupReconciler {
     const { namespace, name } = splitKey(rc.key);
     await ctx.writer.applyStatus(Kind.ClusterGroup, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
   }
+}
+
+/** The ClusterGroup controller: its groups, Clusters joining the workspace or changing membership, and workspace changes. */
+export function clusterGroupController(ctx: PlacementContext, sources: PlacementSources): PlacementController {
+  const reconciler = new ClusterGroupReconciler(ctx);
+  const store = ctx.clusterGroups.store;
+  return {
+    name: 'clustergroup',
+    reconcile: (rc) => reconciler.reconcile(rc),
+    reportsOn: { kind: Kind.ClusterGroup, store: store as unknown as Store<KubeObject> },
+    watches: [
+      forObjects(
+        ctx.clusterGroups,
+        (old, g) =>
+          predicates.generationChanged(old, g) ||
+          predicates.labelsChanged(old, g) ||
+          predicates.deletionStarted(old, g) ||
+          ctx.writer.isForeignStatusChange(Kind.ClusterGroup, old, g),
+      ),
+      // A new Cluster may join any group of its workspace; label changes come through the fan-out.
+      watch(objectEvents(ctx.clusters), (e: ObjectEvent<ClusterObject>) =>
+        e.type === 'added' ? requests(store.indexKeys(Index.namespace, e.obj.metadata.namespace ?? ''), e.initialList ? Lane.initial : Lane.dependency) : undefined,
+      ),
+      watch(sources.fanOut, ({ groups }: FanOutTargets) => requests(groups, Lane.dependency)),
+      watch(sources.workspaceChanges, ({ workspace }: WorkspaceChange) => requests(store.indexKeys(Index.namespace, workspace), Lane.dependency)),
+    ],
+  };
 }

@@ -22,7 +22,7 @@ export class ForbiddenReporter {
 
   constructor(ctx: PlacementContext) {
     this.#ctx = ctx;
-    this.#gauge = registeredGauge(ctx.manager.registry, {
+    this.#gauge = registeredGauge(ctx.registry, {
       name: 'flotilla_workspace_forbidden',
       help: 'Whether reconciles in this workspace are currently denied by the API server (403): 1 = some are, 0 = none.',
       labelNames: ['namespace'],
@@ -53,7 +53,7 @@ export class ForbiddenReporter {
     const message =
       `Flotilla may not manage ${kind} ${key}: ${err.verb} ${err.resource} was denied (${err.message}). ` +
       'Grant the controller the shipped ClusterRole, or remove the namespace from the workspace set.';
-    if (first) this.#ctx.manager.log.error({ workspace, key, verb: err.verb, resource: err.resource }, 'workspace cannot be managed: forbidden');
+    if (first) this.#ctx.log.error({ workspace, key, verb: err.verb, resource: err.resource }, 'workspace cannot be managed: forbidden');
     if (obj) void this.#ctx.events.record(obj, 'Warning', 'Forbidden', message);
   }
 
@@ -63,7 +63,7 @@ export class ForbiddenReporter {
     if (keys.size === 0) {
       this.#failing.delete(workspace);
       this.#gauge.labels(workspace).set(0);
-      this.#ctx.manager.log.info({ workspace }, 'workspace manageable again');
+      this.#ctx.log.info({ workspace }, 'workspace manageable again');
     }
   }
 }

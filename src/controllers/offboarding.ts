@@ -1,6 +1,6 @@
 import { Finalizer, Kind } from '../api/constants.ts';
 import { deploymentNamespaceFor } from '../placement/deployment-namespace.ts';
-import { ApiError } from '../runtime/errors.ts';
+import { ignoreNotFound } from '../runtime/errors.ts';
 import { objectKey, type KubeObject } from '../runtime/kube/resource.ts';
 import { forEachLimit } from './parallel.ts';
 import { PlacementContext, type BundleObject, type ClusterObject } from './placement-context.ts';
@@ -47,10 +47,6 @@ function pending(obj: KubeObject, finalizer: string): boolean {
   return (obj.metadata.finalizers ?? []).includes(finalizer);
 }
 
-function ignoreNotFound(err: unknown): void {
-  if (!(err instanceof ApiError && err.statusCode === 404)) throw err;
-}
-
 export async function offboardCluster(ctx: PlacementContext, cluster: ClusterObject, signal: AbortSignal): Promise<void> {
   if (!pending(cluster, Finalizer.ClusterCleanup)) return;
   if (ctx.workspaces.config.offboard === 'delete') {
@@ -59,7 +55,7 @@ export async function offboardCluster(ctx: PlacementContext, cluster: ClusterObj
     // Deleting the namespace removes its BundleDeployments with it; the
     // finalizer can go as soon as the deletion is accepted.
     if (nsObj && !nsObj.metadata.deletionTimestamp && PlacementContext.clusterKeyOfDeploymentNamespace(nsObj) === objectKey(cluster)) {
-      await ctx.writer.delete('Namespace', nsObj, OFFBOARDED, signal).catch(ignoreNotFound);
+      await ignoreNotFound(ctx.writer.delete('Namespace', nsObj, OFFBOARDED, signal));
     }
   }
   const finalizers = (cluster.metadata.finalizers ?? []).filter((f) => f !== Finalizer.ClusterCleanup);
@@ -70,7 +66,7 @@ export async function offboardBundle(ctx: PlacementContext, bundle: BundleObject
   if (!pending(bundle, Finalizer.BundleCleanup)) return;
   if (ctx.workspaces.config.offboard === 'delete') {
     const live = existing.filter((bd) => !bd.metadata.deletionTimestamp);
-    await forEachLimit(live, WRITE_PARALLELISM, (bd) => ctx.writer.delete(Kind.BundleDeployment, bd, OFFBOARDED, signal).catch(ignoreNotFound));
+    await forEachLimit(live, WRITE_PARALLELISM, (bd) => ignoreNotFound(ctx.writer.delete(Kind.BundleDeployment, bd, OFFBOARDED, signal)));
   }
   const finalizers = (bundle.metadata.finalizers ?? []).filter((f) => f !== Finalizer.BundleCleanup);
   await ctx.writer.setFinalizers(Kind.Bundle, bundle, finalizers, OFFBOARDED, signal);

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import { Label, MANAGED_BY_VALUE } from '../api/constants.ts';
 import { KindResources } from '../api/kinds.ts';
 import { contentNameFor } from '../api/content-name.ts';
@@ -6,9 +7,13 @@ import type { BundleDeployment } from '../api/bundle-deployment.ts';
 import type { Cluster } from '../api/cluster.ts';
 import type { ClusterGroup } from '../api/cluster-group.ts';
 import type { Content } from '../api/content.ts';
-import type { Informer } from '../runtime/informer/informer-factory.ts';
+import type { Logger } from '../observability/logger.ts';
+import { owningBundleKey, owningClusterKey } from '../placement/bundle-deployments.ts';
+import { targetDependencies, type TargetDependencies } from '../placement/target-dependencies.ts';
+import type { InformerFactory, InformerOptions } from '../runtime/informer/informer-factory.ts';
+import type { Store } from '../runtime/informer/store.ts';
 import type { EventRecorder } from '../runtime/events.ts';
-import { builtinTypes, type KubeObject } from '../runtime/kube/resource.ts';
+import { builtinTypes, type KubeObject, type ResourceType } from '../runtime/kube/resource.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { WorkspaceMembership } from './workspaces.ts';
 import { Writer } from './writer.ts';
@@ -38,96 +43,173 @@ export const Index = {
   bdContent: 'content',
 } as const;
 
-// Hashing a Bundle's resources is the costliest index function, and every
-// watch event (status writes included) brings a fresh copy of the object.
-// spec only changes with metadata.generation, so the name is remembered per
-// (uid, generation); the same resources array (old object on update) is
-// recognised too.
-const contentNameByArray = new WeakMap<object, string>();
-const contentNameByGeneration = new Map<string, string>();
-const GENERATION_MEMO_LIMIT = 100_000;
+/**
+ * A value derived from a Bundle's spec, remembered per (uid, generation):
+ * every watch event (status writes included) brings a fresh copy of the
+ * object, but spec only changes with metadata.generation. The same spec
+ * field (the old object on update) is recognised by identity too.
+ */
+class SpecMemo<T> {
+  static readonly LIMIT = 100_000;
+  readonly #byField = new WeakMap<object, T>();
+  readonly #byGeneration = new Map<string, T>();
 
+  get(bundle: BundleObject, field: object, compute: () => T): T {
+    const generationKey = bundle.metadata.uid ? `${bundle.metadata.uid}/${bundle.metadata.generation ?? 0}` : undefined;
+    let value = this.#byField.get(field) ?? (generationKey ? this.#byGeneration.get(generationKey) : undefined);
+    if (value === undefined) {
+      value = compute();
+      if (generationKey) {
+        if (this.#byGeneration.size >= SpecMemo.LIMIT) this.#byGeneration.clear();
+        this.#byGeneration.set(generationKey, value);
+      }
+    }
+    this.#byField.set(field, value);
+    return value;
+  }
+}
+
+const contentNames = new SpecMemo<string | null>();
+const dependencies = new SpecMemo<TargetDependencies>();
+const NO_TARGETS: readonly unknown[] = [];
+
+/** The Content name a Bundle's resources hash to; hashing is the costliest index function, so it is memoised. */
 export function desiredContentName(bundle: BundleObject): string | undefined {
   const resources = bundle.spec?.resources;
   if (!Array.isArray(resources)) return undefined;
-  const generationKey = bundle.metadata.uid ? `${bundle.metadata.uid}/${bundle.metadata.generation ?? 0}` : undefined;
-  let name = contentNameByArray.get(resources) ?? (generationKey ? contentNameByGeneration.get(generationKey) : undefined);
-  if (name === undefined) {
+  const name = contentNames.get(bundle, resources, () => {
     try {
-      name = contentNameFor(resources);
+      return contentNameFor(resources);
     } catch {
-      return undefined;
+      return null;
     }
-    if (generationKey) {
-      if (contentNameByGeneration.size >= GENERATION_MEMO_LIMIT) contentNameByGeneration.clear();
-      contentNameByGeneration.set(generationKey, name);
-    }
-  }
-  contentNameByArray.set(resources, name);
-  return name;
-}
-
-function targetsOf(bundle: BundleObject): readonly Record<string, unknown>[] {
-  const targets = bundle.spec?.targets;
-  return Array.isArray(targets) ? (targets as Record<string, unknown>[]) : [];
+  });
+  return name ?? undefined;
 }
 
 /**
- * Everything the placement controllers share: the informers (cluster-wide
- * list+watch caches with the indexes the reconciles and the fan-out need),
- * workspace membership, the counted writer, and the Event recorder.
+ * What a Bundle's targeting reads (`placement/target-dependencies.ts`): the
+ * one source for the fan-out's indexes and selector registrations, so a new
+ * target criterion reaches the fan-out by reaching `targetDependencies`.
  */
-export class PlacementContext {
-  readonly manager: Manager;
-  readonly namespaces: Informer<KubeObject>;
-  readonly clusters: Informer<ClusterObject>;
-  readonly clusterGroups: Informer<ClusterGroupObject>;
-  readonly bundles: Informer<BundleObject>;
-  readonly bundleDeployments: Informer<BundleDeploymentObject>;
-  readonly contents: Informer<ContentObject>;
+export function bundleDependencies(bundle: BundleObject): TargetDependencies {
+  const targets = bundle.spec?.targets;
+  return dependencies.get(bundle, Array.isArray(targets) ? targets : NO_TARGETS, () =>
+    targetDependencies({ metadata: bundle.metadata, spec: { targets: bundle.spec?.targets ?? null } }),
+  );
+}
+
+const one = (key: string | undefined): string[] => (key === undefined ? [] : [key]);
+const inWorkspace = (bundle: BundleObject, names: readonly string[]): string[] => names.map((n) => `${bundle.metadata.namespace}/${n}`);
+
+/** How each cache the placement controllers read is indexed; informers and in-memory stores alike. */
+export const placementCacheSpecs = {
+  namespaces: { type: builtinTypes.namespace, builtinIndexes: ['label'] },
+  clusters: { type: KindResources.Cluster, builtinIndexes: ['namespace'] },
+  clusterGroups: { type: KindResources.ClusterGroup, builtinIndexes: ['namespace'] },
+  bundles: {
+    type: KindResources.Bundle,
+    builtinIndexes: ['namespace'],
+    indexers: {
+      [Index.bundleContent]: (b: BundleObject) => one(desiredContentName(b)),
+      [Index.bundleGroupRef]: (b: BundleObject) => inWorkspace(b, bundleDependencies(b).clusterGroupNames),
+      [Index.bundleGroupSelector]: (b: BundleObject) => (bundleDependencies(b).clusterGroupSelectors.length > 0 ? [b.metadata.namespace ?? ''] : []),
+      [Index.bundleClusterRef]: (b: BundleObject) => inWorkspace(b, bundleDependencies(b).clusterNames),
+    },
+  },
+  bundleDeployments: {
+    type: KindResources.BundleDeployment,
+    builtinIndexes: [],
+    indexers: {
+      [Index.bdBundle]: (bd: BundleDeploymentObject) => one(owningBundleKey(bd)),
+      [Index.bdCluster]: (bd: BundleDeploymentObject) => one(owningClusterKey(bd)),
+      [Index.bdContent]: (bd: BundleDeploymentObject) => one(bd.spec?.contentName),
+    },
+  },
+  contents: { type: KindResources.Content, builtinIndexes: [] },
+} as const satisfies Record<string, InformerOptions<never> & { type: ResourceType }>;
+
+/** A cache of one kind: an informer, or a plain store in unit tests. */
+export interface Cache<T extends KubeObject> {
+  readonly store: Store<T>;
+}
+
+export interface PlacementCaches {
+  readonly namespaces: Cache<KubeObject>;
+  readonly clusters: Cache<ClusterObject>;
+  readonly clusterGroups: Cache<ClusterGroupObject>;
+  readonly bundles: Cache<BundleObject>;
+  readonly bundleDeployments: Cache<BundleDeploymentObject>;
+  readonly contents: Cache<ContentObject>;
+}
+
+/** The informers behind the placement caches, with their indexes. */
+export function placementInformers(informers: InformerFactory): PlacementCaches {
+  const s = placementCacheSpecs;
+  return {
+    namespaces: informers.for(s.namespaces.type, s.namespaces),
+    clusters: informers.for<ClusterObject>(s.clusters.type, s.clusters),
+    clusterGroups: informers.for<ClusterGroupObject>(s.clusterGroups.type, s.clusterGroups),
+    bundles: informers.for<BundleObject>(s.bundles.type, s.bundles),
+    bundleDeployments: informers.for<BundleDeploymentObject>(s.bundleDeployments.type, s.bundleDeployments),
+    contents: informers.for<ContentObject>(s.contents.type, s.contents),
+  };
+}
+
+/** What the placement controllers are made of; each part can be given directly (unit tests) or taken from a Manager. */
+export interface PlacementParts {
+  readonly caches: PlacementCaches;
+  readonly writer: Writer;
+  readonly events: Pick<EventRecorder, 'record'>;
+  readonly workspaces: WorkspaceMembership;
+  readonly registry: Registry;
+  readonly log: Logger;
+}
+
+/**
+ * Everything the placement controllers share: the caches (with the indexes
+ * the reconciles and the fan-out need), workspace membership, the counted
+ * writer, and the Event recorder.
+ */
+export class PlacementContext implements PlacementCaches {
+  readonly namespaces: Cache<KubeObject>;
+  readonly clusters: Cache<ClusterObject>;
+  readonly clusterGroups: Cache<ClusterGroupObject>;
+  readonly bundles: Cache<BundleObject>;
+  readonly bundleDeployments: Cache<BundleDeploymentObject>;
+  readonly contents: Cache<ContentObject>;
   readonly workspaces: WorkspaceMembership;
   readonly writer: Writer;
-  readonly events: EventRecorder;
+  readonly events: Pick<EventRecorder, 'record'>;
+  readonly registry: Registry;
+  readonly log: Logger;
 
-  constructor(manager: Manager) {
-    this.manager = manager;
-    const informers = manager.informers;
-    this.namespaces = informers.for(builtinTypes.namespace, { builtinIndexes: ['label'] });
-    this.clusters = informers.for<ClusterObject>(KindResources.Cluster, { builtinIndexes: ['namespace'] });
-    this.clusterGroups = informers.for<ClusterGroupObject>(KindResources.ClusterGroup, { builtinIndexes: ['namespace'] });
-    this.bundles = informers.for<BundleObject>(KindResources.Bundle, {
-      builtinIndexes: ['namespace'],
-      indexers: {
-        [Index.bundleContent]: (b) => {
-          const name = desiredContentName(b);
-          return name ? [name] : [];
-        },
-        [Index.bundleGroupRef]: (b) =>
-          targetsOf(b).flatMap((t) => (typeof t.clusterGroup === 'string' ? [`${b.metadata.namespace}/${t.clusterGroup}`] : [])),
-        [Index.bundleGroupSelector]: (b) =>
-          targetsOf(b).some((t) => t.clusterGroupSelector != null) ? [b.metadata.namespace ?? ''] : [],
-        [Index.bundleClusterRef]: (b) =>
-          targetsOf(b).flatMap((t) => (typeof t.clusterName === 'string' ? [`${b.metadata.namespace}/${t.clusterName}`] : [])),
-      },
+  constructor(parts: PlacementParts) {
+    ({
+      namespaces: this.namespaces,
+      clusters: this.clusters,
+      clusterGroups: this.clusterGroups,
+      bundles: this.bundles,
+      bundleDeployments: this.bundleDeployments,
+      contents: this.contents,
+    } = parts.caches);
+    this.workspaces = parts.workspaces;
+    this.writer = parts.writer;
+    this.events = parts.events;
+    this.registry = parts.registry;
+    this.log = parts.log;
+  }
+
+  /** The placement controllers' parts on a Manager's informers, client and registry. */
+  static fromManager(manager: Manager): PlacementContext {
+    return new PlacementContext({
+      caches: placementInformers(manager.informers),
+      writer: new Writer(manager.client, manager.registry),
+      events: manager.eventRecorder('placement-controller'),
+      workspaces: new WorkspaceMembership(manager.config.workspaces, manager.config.leaderElection.namespace),
+      registry: manager.registry,
+      log: manager.log,
     });
-    this.bundleDeployments = informers.for<BundleDeploymentObject>(KindResources.BundleDeployment, {
-      builtinIndexes: [],
-      indexers: {
-        [Index.bdBundle]: (bd) => {
-          const l = bd.metadata.labels;
-          return l?.[Label.BundleName] ? [`${l[Label.BundleNamespace]}/${l[Label.BundleName]}`] : [];
-        },
-        [Index.bdCluster]: (bd) => {
-          const l = bd.metadata.labels;
-          return l?.[Label.ClusterName] ? [`${l[Label.ClusterNamespace]}/${l[Label.ClusterName]}`] : [];
-        },
-        [Index.bdContent]: (bd) => (bd.spec?.contentName ? [bd.spec.contentName] : []),
-      },
-    });
-    this.contents = informers.for<ContentObject>(KindResources.Content, { builtinIndexes: [] });
-    this.workspaces = new WorkspaceMembership(manager.config.workspaces, manager.config.leaderElection.namespace);
-    this.writer = new Writer(manager.client, manager.registry);
-    this.events = manager.eventRecorder('placement-controller');
   }
 
   isWorkspace(namespace: string | undefined): boolean {

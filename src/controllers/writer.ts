@@ -3,11 +3,15 @@ import { registeredCounter } from '../observability/metrics.ts';
 import { KindResources } from '../api/kinds.ts';
 import type { Kind } from '../api/constants.ts';
 import type { KubeClient } from '../runtime/kube/client.ts';
+
+/** The requests the writer sends: any client with these (the API client; an in-memory one in unit tests). */
+export type WriteClient = Pick<KubeClient, 'apply' | 'create' | 'patch' | 'delete'>;
 import { PatchType } from '../runtime/kube/client.ts';
 import { builtinTypes, objectKey, type KubeObject, type ResourceType } from '../runtime/kube/resource.ts';
-import { Label } from '../api/constants.ts';
+import { owningBundleKey } from '../placement/bundle-deployments.ts';
 import { RecentWrites } from './recent-writes.ts';
-import { ApiError } from '../runtime/errors.ts';
+import { isNotFound } from '../runtime/errors.ts';
+import { predicates } from '../runtime/informer/event-handlers.ts';
 
 export type WrittenKind = Kind | 'Namespace';
 
@@ -22,11 +26,11 @@ function typeOf(kind: WrittenKind): ResourceType {
  * are CamelCase and say why the write was needed.
  */
 export class Writer {
-  readonly #client: KubeClient;
+  readonly #client: WriteClient;
   readonly #recent = new RecentWrites();
   readonly #writes: Counter<'kind' | 'verb' | 'reason'>;
 
-  constructor(client: KubeClient, registry: Registry) {
+  constructor(client: WriteClient, registry: Registry) {
     this.#client = client;
     this.#writes = registeredCounter(registry, {
       name: 'flotilla_writes_total',
@@ -73,7 +77,7 @@ export class Writer {
       // Releasing a finalizer of an object that is already gone (a stale
       // cache after a restart) has nothing left to do.
       const releasing = finalizers.length < (obj.metadata.finalizers?.length ?? 0);
-      if (releasing && err instanceof ApiError && err.statusCode === 404) return obj;
+      if (releasing && isNotFound(err)) return obj;
       throw err;
     }
   }
@@ -102,6 +106,16 @@ export class Writer {
     return this.#recent.isOwnWrite(`${kind}:${key}`, resourceVersion);
   }
 
+  /**
+   * Someone else changed a status we own (status-only writes do not bump the
+   * generation, so generation predicates miss them): a reconcile puts ours
+   * back. Our own status writes echoing through the watch are recognised by
+   * resourceVersion and are not foreign.
+   */
+  isForeignStatusChange(kind: WrittenKind, old: KubeObject, obj: KubeObject): boolean {
+    return predicates.statusChanged(old, obj) && !this.isOwnWrite(kind, objectKey(obj), obj.metadata.resourceVersion);
+  }
+
   /** The informer saw `obj` deleted: forget our writes of it that the deletion supersedes (see RecentWrites.observedDeleted). */
   observedDelete(kind: WrittenKind, obj: KubeObject): void {
     this.#recent.observedDeleted(`${kind}:${objectKey(obj)}`, obj);
@@ -120,8 +134,6 @@ export class Writer {
 
 /** Our writes of BundleDeployments are grouped by Bundle, as the reconcile reads them. */
 function groupOf(kind: WrittenKind, obj: KubeObject): string | undefined {
-  const labels = obj.metadata.labels;
-  return kind === 'BundleDeployment' && labels?.[Label.BundleName]
-    ? `bd-of:${labels[Label.BundleNamespace]}/${labels[Label.BundleName]}`
-    : undefined;
+  const bundleKey = kind === 'BundleDeployment' ? owningBundleKey(obj) : undefined;
+  return bundleKey === undefined ? undefined : `bd-of:${bundleKey}`;
 }

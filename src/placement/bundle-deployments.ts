@@ -243,9 +243,18 @@ export function ownedFieldChanges(desired: BundleDeployment, existing: ExistingB
   return changes;
 }
 
-/** `namespace/name`: a BundleDeployment's identity (one per Bundle and Cluster). */
-export function bundleDeploymentKey(bd: { readonly metadata: { readonly name: string; readonly namespace?: string } }): string {
-  return keyOf(bd);
+type Labelled = { readonly metadata: { readonly labels?: Readonly<Record<string, string>> | null } };
+
+/** `namespace/name` of the Bundle a BundleDeployment was made for, from the labels `desiredBundleDeployment` writes. */
+export function owningBundleKey(bd: Labelled): string | undefined {
+  const l = bd.metadata.labels;
+  return l?.[Label.BundleName] ? `${l[Label.BundleNamespace] ?? ''}/${l[Label.BundleName]}` : undefined;
+}
+
+/** `namespace/name` of the Cluster a BundleDeployment targets, from its labels. */
+export function owningClusterKey(bd: Labelled): string | undefined {
+  const l = bd.metadata.labels;
+  return l?.[Label.ClusterName] ? `${l[Label.ClusterNamespace] ?? ''}/${l[Label.ClusterName]}` : undefined;
 }
 
 function keyOf(bd: { readonly metadata: { readonly name: string; readonly namespace?: string } }): string {

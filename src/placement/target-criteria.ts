@@ -12,6 +12,7 @@
  * Selectors are "set" when present and not null; `{}` is set and matches
  * everything (Kubernetes' empty-selector semantics).
  */
+import { TARGET_CRITERIA, TARGET_CRITERIA_LIST } from '../api/bundle.ts';
 import { DNS1123_LABEL_MAX_LENGTH, DNS1123_LABEL_PATTERN } from '../api/patterns.ts';
 import { tryCompileSelector, type CompiledSelector, type LabelSelector } from '../labels/selector.ts';
 import { childPath, dns1123SubdomainErrors, fieldError, indexPath, type FieldError } from '../labels/validation.ts';
@@ -138,7 +139,7 @@ export function compileTarget(target: unknown, index: number): { criteria: Targe
       bundleProblem(
         BundleProblemReason.InvalidTarget,
         field,
-        `${field}: the target sets none of clusterSelector, clusterGroup, clusterGroupSelector or clusterName, so it matches no Cluster; ` +
+        `${field}: the target sets none of ${TARGET_CRITERIA_LIST}, so it matches no Cluster; ` +
           'add one (clusterSelector: {} selects every Cluster of the workspace)',
       ),
     );
@@ -147,15 +148,9 @@ export function compileTarget(target: unknown, index: number): { criteria: Targe
   return { criteria, problems };
 }
 
+/** Set means present, not null, and (for names) not empty; `{}` is a set selector. */
 function hasSetCriterion(t: Record<string, unknown>): boolean {
-  const isSetString = (v: unknown) => v !== undefined && v !== null && v !== '';
-  const isSetSelector = (v: unknown) => v !== undefined && v !== null;
-  return (
-    isSetString(t['clusterName']) ||
-    isSetString(t['clusterGroup']) ||
-    isSetSelector(t['clusterSelector']) ||
-    isSetSelector(t['clusterGroupSelector'])
-  );
+  return TARGET_CRITERIA.some((field) => t[field] !== undefined && t[field] !== null && t[field] !== '');
 }
 
 function invalid(errors: readonly FieldError[]): BundleProblem[] {

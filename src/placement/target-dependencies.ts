@@ -39,7 +39,7 @@ export interface TargetDependencies {
   readonly clusterNames: readonly string[];
   /** `clusterSelector` criteria: selectors on Cluster labels. */
   readonly clusterSelectors: readonly SelectorDependency[];
-  /** `clusterGroup` criteria (sorted, unique). */
+  /** `clusterGroup` criteria (sorted, unique), also of targets that can never match. */
   readonly clusterGroupNames: readonly string[];
   /** `clusterGroupSelector` criteria: selectors on ClusterGroup labels. */
   readonly clusterGroupSelectors: readonly SelectorDependency[];
@@ -56,9 +56,11 @@ export function targetDependencies(bundle: BundleTargetsFacts): TargetDependenci
   const clusterSelectors: SelectorDependency[] = [];
   const clusterGroupSelectors: SelectorDependency[] = [];
   for (const t of compileTargets(bundle.spec.targets).targets) {
+    // The Bundle's status names a missing group even on a target that can
+    // never match, so the group's coming and going concerns it all the same.
+    if (t.clusterGroup !== undefined) clusterGroupNames.add(t.clusterGroup);
     if (t.matchesNothing) continue;
     if (t.clusterName !== undefined) clusterNames.add(t.clusterName);
-    if (t.clusterGroup !== undefined) clusterGroupNames.add(t.clusterGroup);
     if (t.clusterSelector !== undefined) {
       clusterSelectors.push({ field: childPath(t.field, 'clusterSelector'), selector: t.clusterSelector });
     }

@@ -101,6 +101,30 @@ export function isConflict(err: unknown): boolean {
   return err instanceof ConflictError || (err instanceof ApiError && err.statusCode === 409);
 }
 
+/**
+ * Settles to `undefined` where the object is already gone, as
+ * controller-runtime's `client.IgnoreNotFound`: deleting or releasing
+ * something that vanished meanwhile is the outcome we wanted.
+ */
+export async function ignoreNotFound<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** Settles to `undefined` where a create found the object already there (409 AlreadyExists). */
+export async function ignoreAlreadyExists<T>(create: Promise<T>): Promise<T | undefined> {
+  try {
+    return await create;
+  } catch (err) {
+    if (isConflict(err)) return undefined;
+    throw err;
+  }
+}
+
 export function isGone(err: unknown): boolean {
   return err instanceof ApiError && err.statusCode === 410;
 }

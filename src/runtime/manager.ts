@@ -16,6 +16,7 @@ import { LeaderElector } from './leader-election.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { EventRecorder } from './events.ts';
 import { SelectorMatchPool } from './pool/index.ts';
+import { subscribeWatches, type Watch } from './watches.ts';
 import { resolvePoolThreads } from '../config/resolve.ts';
 
 export interface ManagerOptions {
@@ -161,6 +162,17 @@ export class Manager {
       lowPriorityShare: this.#config.concurrency.lowPriorityShare,
       ...opts,
     });
+  }
+
+  /**
+   * A controller as it declares itself (`runtime/watches.ts`): its key
+   * scheduler on the shared actor system, with its watches subscribed.
+   */
+  register(definition: ControllerOptions & { readonly watches: readonly Watch[] }): Controller {
+    const { watches, ...options } = definition;
+    const scheduler = this.controller(options);
+    subscribeWatches(watches, scheduler);
+    return scheduler;
   }
 
   /** Records Kubernetes Events as `flotilla.dev/<component>` from this replica. */

@@ -1,0 +1,158 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Finalizer } from '../../../src/api/constants.ts';
+import { BundleReconciler } from '../../../src/controllers/bundle-controller.ts';
+import { ClusterReconciler } from '../../../src/controllers/cluster-controller.ts';
+import { ClusterGroupReconciler } from '../../../src/controllers/clustergroup-controller.ts';
+import { ContentReconciler } from '../../../src/controllers/content-controller.ts';
+import { desiredContentName, type BundleObject, type ClusterGroupObject, type ClusterObject } from '../../../src/controllers/placement-context.ts';
+import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../../../src/placement/deployment-namespace.ts';
+import type { KubeObject } from '../../../src/runtime/kube/resource.ts';
+import { PlacementWorld } from '../../support/placement-world.ts';
+
+const CONFIGMAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  a: "1"\n';
+
+function cluster(world: PlacementWorld, name: string, labels: Record<string, string>, withNamespace = true): ClusterObject {
+  const c = world.object({ metadata: { name, namespace: 'ws', labels, finalizers: [Finalizer.ClusterCleanup] }, spec: {} } as ClusterObject);
+  world.caches.clusters.store.upsert(c);
+  if (withNamespace) {
+    const nsName = deploymentNamespaceFor('ws', name);
+    world.caches.namespaces.store.upsert(world.object({ metadata: { name: nsName, labels: deploymentNamespaceLabels('ws', name) } }));
+  }
+  return c;
+}
+
+function bundle(world: PlacementWorld, name: string, selector: Record<string, string>): BundleObject {
+  const b = world.object({
+    metadata: { name, namespace: 'ws', finalizers: [Finalizer.BundleCleanup] },
+    spec: { resources: [{ name: 'cm.yaml', content: CONFIGMAP }], targets: [{ clusterSelector: { matchLabels: selector } }] },
+  } as unknown as BundleObject);
+  world.caches.bundles.store.upsert(b);
+  return b;
+}
+
+/** Reconciles until a pass writes nothing (each write is echoed into the caches, as a watch would). */
+async function converge(world: PlacementWorld, reconcile: () => Promise<unknown>, passes = 5): Promise<void> {
+  for (let i = 0; i < passes; i++) {
+    const before = world.writes.length;
+    await reconcile();
+    if (world.writes.length === before) return;
+  }
+  assert.fail(`no fixed point after ${passes} reconciles: ${JSON.stringify(world.writes.slice(-5))}`);
+}
+
+describe('BundleReconciler on in-memory caches', () => {
+  it('creates the Content and one BundleDeployment per selected Cluster, then writes nothing more', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'prod-1', { env: 'prod' });
+    cluster(world, 'prod-2', { env: 'prod' });
+    cluster(world, 'dev-1', { env: 'dev' });
+    const b = bundle(world, 'app', { env: 'prod' });
+    const reconciler = new BundleReconciler(world.ctx);
+
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/app')));
+
+    const contentName = desiredContentName(b);
+    assert.ok(contentName && world.caches.contents.store.get(contentName), 'the Content exists');
+    const deployments = world.caches.bundleDeployments.store.list();
+    assert.deepEqual(deployments.map((bd) => bd.metadata.namespace).sort(), [deploymentNamespaceFor('ws', 'prod-1'), deploymentNamespaceFor('ws', 'prod-2')].sort());
+    assert.ok(deployments.every((bd) => bd.spec?.contentName === contentName));
+    const status = world.caches.bundles.store.get('ws/app')?.status;
+    assert.equal(status?.summary?.desiredReady, 2);
+
+    const settled = world.writes.length;
+    await reconciler.reconcile(world.reconcileContext('ws/app'));
+    assert.equal(world.writes.length, settled, 'a reconcile of an unchanged world writes nothing');
+  });
+
+  it('removes the BundleDeployment of a Cluster that stops matching', async () => {
+    const world = new PlacementWorld();
+    const prod = cluster(world, 'prod-1', { env: 'prod' });
+    bundle(world, 'app', { env: 'prod' });
+    const reconciler = new BundleReconciler(world.ctx);
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/app')));
+    assert.equal(world.caches.bundleDeployments.store.list().length, 1);
+
+    world.caches.clusters.store.upsert({ ...prod, metadata: { ...prod.metadata, labels: { env: 'dev' }, resourceVersion: '99' } });
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/app')));
+    assert.equal(world.caches.bundleDeployments.store.list().length, 0);
+    assert.ok(world.writes.some((w) => w.verb === 'delete' && w.kind === 'BundleDeployment'));
+  });
+
+  it('writes no BundleDeployment into a Cluster whose deployment namespace does not exist yet', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'prod-1', { env: 'prod' }, false);
+    bundle(world, 'app', { env: 'prod' });
+    await converge(world, () => new BundleReconciler(world.ctx).reconcile(world.reconcileContext('ws/app')));
+    assert.equal(world.caches.bundleDeployments.store.list().length, 0);
+  });
+
+  it('reports invalid content on status and as one Warning Event, and deploys nothing', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'prod-1', { env: 'prod' });
+    const b = bundle(world, 'bad', { env: 'prod' });
+    world.caches.bundles.store.upsert({
+      ...b,
+      metadata: { ...b.metadata, resourceVersion: '2' },
+      spec: { ...b.spec, resources: [{ name: 'x.yaml', content: 'kind: [' }] },
+    } as BundleObject);
+    const reconciler = new BundleReconciler(world.ctx);
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/bad')));
+    await reconciler.reconcile(world.reconcileContext('ws/bad'));
+    assert.equal(world.caches.bundleDeployments.store.list().length, 0);
+    const ready = world.caches.bundles.store.get('ws/bad')?.status?.conditions?.find((c) => c.type === 'Ready');
+    assert.equal(ready?.status, 'False');
+    assert.equal(world.events.filter((e) => e.key === 'ws/bad' && e.type === 'Warning').length, 1);
+  });
+});
+
+describe('ClusterReconciler on in-memory caches', () => {
+  it('creates the deployment namespace, then records it on status once', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'prod-1', { env: 'prod' }, false);
+    const reconciler = new ClusterReconciler(world.ctx);
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/prod-1')));
+    const nsName = deploymentNamespaceFor('ws', 'prod-1');
+    assert.ok(world.caches.namespaces.store.get(nsName), 'deployment namespace created');
+    assert.equal(world.caches.clusters.store.get('ws/prod-1')?.status?.namespace, nsName);
+    assert.equal(world.writes.filter((w) => w.subresource === 'status').length, 1);
+  });
+});
+
+describe('ClusterGroupReconciler on in-memory caches', () => {
+  it('counts the member Clusters of a group and reports an invalid selector', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'a', { env: 'prod' });
+    cluster(world, 'b', { env: 'prod' });
+    cluster(world, 'c', { env: 'dev' });
+    world.caches.clusterGroups.store.upsert(world.object({ metadata: { name: 'prod', namespace: 'ws' }, spec: { selector: { matchLabels: { env: 'prod' } } } } as ClusterGroupObject));
+    world.caches.clusterGroups.store.upsert(
+      world.object({ metadata: { name: 'bad', namespace: 'ws' }, spec: { selector: { matchExpressions: [{ key: 'env', operator: 'In' }] } } } as unknown as ClusterGroupObject),
+    );
+    const reconciler = new ClusterGroupReconciler(world.ctx);
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/prod')));
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/bad')));
+    assert.equal(world.caches.clusterGroups.store.get('ws/prod')?.status?.clusterCount, 2);
+    const bad = world.caches.clusterGroups.store.get('ws/bad')?.status?.conditions?.find((c) => c.type === 'Ready');
+    assert.equal(bad?.status, 'False');
+  });
+});
+
+describe('ContentReconciler on in-memory caches', () => {
+  it('keeps a referenced Content and releases and deletes an unreferenced one', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'prod-1', { env: 'prod' });
+    const b = bundle(world, 'app', { env: 'prod' });
+    await converge(world, () => new BundleReconciler(world.ctx).reconcile(world.reconcileContext('ws/app')));
+    const name = desiredContentName(b)!;
+    const contents = new ContentReconciler(world.ctx);
+
+    await contents.reconcile(world.reconcileContext(name));
+    assert.ok(world.caches.contents.store.get(name), 'still referenced by the Bundle and its BundleDeployment');
+
+    world.caches.bundles.store.delete('ws/app');
+    for (const bd of world.caches.bundleDeployments.store.list()) world.caches.bundleDeployments.store.delete(bd as KubeObject as never);
+    await converge(world, () => contents.reconcile(world.reconcileContext(name)));
+    assert.equal(world.caches.contents.store.get(name), undefined, 'released and deleted');
+  });
+});
