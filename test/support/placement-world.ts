@@ -37,7 +37,8 @@ export interface RecordedEvent {
 /** An in-memory API for the placement kinds: each write lands in the matching store. */
 class InMemoryApi implements WriteClient {
   readonly writes: RecordedWrite[] = [];
-  #version = 1;
+  // Above any resourceVersion a test seeds its caches with.
+  #version = 1_000_000;
   #uid = 1;
   readonly #stores: ReadonlyMap<string, AnyStore>;
 

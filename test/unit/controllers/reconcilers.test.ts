@@ -93,7 +93,7 @@ describe('BundleReconciler on in-memory caches', () => {
     const b = bundle(world, 'bad', { env: 'prod' });
     world.caches.bundles.store.upsert({
       ...b,
-      metadata: { ...b.metadata, resourceVersion: '2' },
+      metadata: { ...b.metadata, resourceVersion: '2', generation: 2 },
       spec: { ...b.spec, resources: [{ name: 'x.yaml', content: 'kind: [' }] },
     } as BundleObject);
     const reconciler = new BundleReconciler(world.ctx);
@@ -125,7 +125,7 @@ describe('ClusterGroupReconciler on in-memory caches', () => {
     cluster(world, 'a', { env: 'prod' });
     cluster(world, 'b', { env: 'prod' });
     cluster(world, 'c', { env: 'dev' });
-    world.caches.clusterGroups.store.upsert(world.object({ metadata: { name: 'prod', namespace: 'ws' }, spec: { selector: { matchLabels: { env: 'prod' } } } } as ClusterGroupObject));
+    world.caches.clusterGroups.store.upsert(world.object({ metadata: { name: 'prod', namespace: 'ws' }, spec: { selector: { matchLabels: { env: 'prod' } } } } as unknown as ClusterGroupObject));
     world.caches.clusterGroups.store.upsert(
       world.object({ metadata: { name: 'bad', namespace: 'ws' }, spec: { selector: { matchExpressions: [{ key: 'env', operator: 'In' }] } } } as unknown as ClusterGroupObject),
     );
