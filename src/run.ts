@@ -4,13 +4,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import type { LevelWithSilent } from 'pino';
 import { parseCommandArgs, printError, UsageError, Exit } from './cli/args.ts';
 import { packagePath } from './cli/paths.ts';
-import { ConfigError, configPathFromArgs, loadConfig, watchConfig } from './config/index.ts';
+import { ConfigError, configPathFromArgs, loadConfig } from './config/index.ts';
 import { DEFAULT_CONFIG_PATH, type FlotillaConfig } from './config/schema.ts';
-import { registerControllers } from './controllers/index.ts';
-import type { PlacementContext } from './controllers/placement-context.ts';
-import { createLogger, type Logger } from './observability/logger.ts';
-import { Lifecycle, type ShutdownStep } from './runtime/lifecycle.ts';
-import { Manager } from './runtime/manager.ts';
+import { createLogger } from './observability/logger.ts';
+import { startController } from './start-controller.ts';
 
 export interface RunOptions {
   argv: string[];
@@ -104,46 +101,6 @@ async function runOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   await startController({ config, configPath, kubeConfig, logger: createLogger({ level }) });
   return Exit.Ok;
-}
-
-export interface StartControllerOptions {
-  config: FlotillaConfig;
-  configPath: string;
-  kubeConfig: KubeConfig;
-  logger: Logger;
-  /** Shutdown steps that run before the controller's own (e.g. stop a progress display). */
-  stepsBefore?: Array<[string, ShutdownStep]>;
-  /** Shutdown steps that run after the controller has stopped (e.g. stop the local control plane). */
-  stepsAfter?: Array<[string, ShutdownStep]>;
-}
-
-export interface RunningController {
-  manager: Manager;
-  placement: PlacementContext;
-  lifecycle: Lifecycle;
-}
-
-/**
- * The controller, started: what `run` does against any cluster, and what
- * the quick start runs in-process against its local one.
- */
-export async function startController(opts: StartControllerOptions): Promise<RunningController> {
-  const { config, configPath, logger: log } = opts;
-  const manager = new Manager({ config, kubeConfig: opts.kubeConfig, logger: log });
-  const lifecycle = new Lifecycle({ timeoutMs: config.shutdown.timeoutSeconds * 1000, logger: log, registry: manager.registry });
-  lifecycle.install();
-  const placement = registerControllers(manager);
-  const watcher = await watchConfig(configPath, (change) => manager.applyConfig(change), {
-    initial: config,
-    logger: log,
-    registry: manager.registry,
-  });
-  for (const [name, step] of opts.stepsBefore ?? []) lifecycle.addStep(name, step);
-  manager.registerShutdown(lifecycle);
-  lifecycle.addStep('stop config watcher', () => watcher.close());
-  for (const [name, step] of opts.stepsAfter ?? []) lifecycle.addStep(name, step);
-  await manager.start();
-  return { manager, placement, lifecycle };
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Labels } from '../labels/selector.ts';
+import { tryCompileSelector, type Labels } from '../labels/selector.ts';
 import { clusterChangeTriggersFanOut } from '../placement/target-dependencies.ts';
 import type { SelectorMatchPool } from '../runtime/pool/index.ts';
 import { objectKey } from '../runtime/kube/resource.ts';
@@ -7,6 +7,13 @@ import { predicates } from '../runtime/informer/event-handlers.ts';
 import { Emitter, objectEvents, type EventSource, type ObjectEvent } from '../runtime/watches.ts';
 import { bundleDependencies, Index, PlacementContext, type BundleObject, type ClusterGroupObject, type ClusterObject } from './placement-context.ts';
 import type { KubeObject } from '../runtime/kube/resource.ts';
+
+/**
+ * The selector index the fan-out files selectors in and asks: the pool
+ * (workers hold replicas) in production, any index with the same answers in
+ * unit tests.
+ */
+export type FanOutIndex = Pick<SelectorMatchPool, 'upsertSelector' | 'removeSelector' | 'selectorsChangedBetween'>;
 
 const GROUP_PREFIX = 'group\u0000';
 const BUNDLE_SEPARATOR = '\u0000';
@@ -33,13 +40,13 @@ export interface FanOutTargets {
  */
 export class ClusterFanOut implements EventSource<FanOutTargets> {
   readonly #ctx: PlacementContext;
-  readonly #pool: SelectorMatchPool;
+  readonly #pool: FanOutIndex;
   readonly #log: Logger;
   readonly #targets = new Emitter<FanOutTargets>();
   /** Selector ids registered per Bundle, to drop stale ones when targets change. */
   readonly #registered = new Map<string, string[]>();
 
-  constructor(ctx: PlacementContext, pool: SelectorMatchPool, log: Logger) {
+  constructor(ctx: PlacementContext, pool: FanOutIndex, log: Logger) {
     this.#ctx = ctx;
     this.#pool = pool;
     this.#log = log;
@@ -67,7 +74,12 @@ export class ClusterFanOut implements EventSource<FanOutTargets> {
       return;
     }
     if (e.type === 'updated' && (e.resync || !predicates.generationChanged(e.old, e.obj))) return;
-    this.#pool.upsertSelector(GROUP_PREFIX + objectKey(e.obj), e.obj.metadata.namespace ?? '', e.obj.spec?.selector ?? null);
+    const id = GROUP_PREFIX + objectKey(e.obj);
+    // A group whose selector does not compile has no members (its status says
+    // why): nothing of it belongs in the index.
+    const members = tryCompileSelector(e.obj.spec?.selector ?? null);
+    if (members.ok) this.#pool.upsertSelector(id, e.obj.metadata.namespace ?? '', members.selector);
+    else this.#pool.removeSelector(id);
   }
 
   #onCluster(e: ObjectEvent<ClusterObject>): void {

@@ -23,7 +23,7 @@ import { isPidAlive } from '../controlplane/lock.ts';
 import { KubeClient } from '../runtime/kube/client.ts';
 import { packagePath } from '../cli/paths.ts';
 import { UsageError } from '../cli/args.ts';
-import { startController } from '../run.ts';
+import { startController } from '../start-controller.ts';
 import { DemoAgent } from './demo-agent.ts';
 import { quickstartLogSink } from './log-sink.ts';
 import { readKustomization } from './manifests.ts';
