@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Counter, Registry } from 'prom-client';
 import { registeredCounter } from '../observability/metrics.ts';
-import type { KubeClient } from './kube/client.ts';
+import type { ObjectWriter } from './kube/interfaces.ts';
 import { builtinTypes, microTime, type KubeObject } from './kube/resource.ts';
 import { silentLogger, type Logger } from '../observability/logger.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
 export interface EventRecorderOptions {
-  client: KubeClient;
+  client: ObjectWriter;
   registry: Registry;
   /** `reportingController`, e.g. `flotilla.dev/bundle-controller`. */
   controller: string;

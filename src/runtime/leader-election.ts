@@ -1,8 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Gauge, Registry } from 'prom-client';
 import { registeredGauge } from '../observability/metrics.ts';
+import { systemClock, type Clock } from './actors/clock.ts';
+import { sleep, timeoutSignal } from './actors/clock-waits.ts';
 import { ApiError, isNotFound } from './errors.ts';
-import type { KubeClient } from './kube/client.ts';
+import type { LeaseClient } from './kube/interfaces.ts';
 import { builtinTypes, microTime, type KubeObject } from './kube/resource.ts';
 import { silentLogger, type Logger } from '../observability/logger.ts';
 
@@ -19,7 +20,7 @@ export interface Lease extends KubeObject {
 }
 
 export interface LeaderElectorOptions {
-  client: KubeClient;
+  client: LeaseClient;
   namespace: string;
   name: string;
   identity: string;
@@ -33,6 +34,13 @@ export interface LeaderElectorOptions {
   /** Called at once when leadership is lost or released: stop reconciling. */
   onStoppedLeading: () => void;
   onNewLeader?: (identity: string) => void;
+  /**
+   * Times retries, renewals and expiry; the real clock unless a test drives
+   * time. The Lease's own timestamps stay wall-clock time.
+   */
+  clock?: Clock;
+  /** Source of the retry jitter (tests pin it). */
+  random?: () => number;
 }
 
 function leaderGauge(registry: Registry): Gauge<'name'> {
@@ -58,6 +66,9 @@ export class LeaderElector {
   readonly #o: LeaderElectorOptions;
   readonly #log: Logger;
   readonly #gauge: Gauge<'name'>;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  /** When (on `#clock`) the Lease's record last changed as we saw it. */
   #observed: { record: string; at: number } = { record: '', at: 0 };
   #leading: AbortController | undefined;
   /**
@@ -73,6 +84,8 @@ export class LeaderElector {
     if (!(opts.renewDeadlineMs < opts.leaseDurationMs)) throw new Error('leader election: renewDeadline must be less than leaseDuration');
     if (!(opts.retryPeriodMs < opts.renewDeadlineMs)) throw new Error('leader election: retryPeriod must be less than renewDeadline');
     this.#o = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#random = opts.random ?? Math.random;
     this.#log = (opts.logger ?? silentLogger).child({ lease: `${opts.namespace}/${opts.name}`, identity: opts.identity });
     this.#gauge = leaderGauge(opts.registry);
     this.#gauge.labels(opts.name).set(0);
@@ -117,7 +130,15 @@ export class LeaderElector {
     // A renewal may have been in flight when leadership stopped, so the
     // cached lease can be one resourceVersion behind: read it fresh, and
     // retry once if it moves under us.
-    const signal = AbortSignal.timeout(this.#o.renewDeadlineMs);
+    const deadline = timeoutSignal(this.#clock, this.#o.renewDeadlineMs);
+    try {
+      await this.#clearHolderBefore(deadline.signal);
+    } finally {
+      deadline.cancel();
+    }
+  }
+
+  async #clearHolderBefore(signal: AbortSignal): Promise<void> {
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         const lease = await this.#o.client.get<Lease>(builtinTypes.lease, this.#o.name, this.#o.namespace, { signal });
@@ -171,30 +192,40 @@ export class LeaderElector {
         await this.#clearHolder();
         return false;
       }
-      await sleep(jittered(this.#o.retryPeriodMs), undefined, { signal }).catch(() => undefined);
+      await sleep(this.#clock, jittered(this.#o.retryPeriodMs, this.#random), signal, { keepAlive: true });
     }
     return false;
   }
 
   async #renewLoop(stop: AbortSignal, leading: AbortSignal): Promise<void> {
-    let lastRenew = Date.now();
+    let lastRenew = this.#clock.now();
     while (!stop.aborted && !leading.aborted) {
-      await sleep(this.#o.retryPeriodMs, undefined, { signal: AbortSignal.any([stop, leading]) }).catch(() => undefined);
+      await sleep(this.#clock, this.#o.retryPeriodMs, AbortSignal.any([stop, leading]), { keepAlive: true });
       if (stop.aborted || leading.aborted) return;
-      const remaining = lastRenew + this.#o.renewDeadlineMs - Date.now();
-      const ok = remaining > 0 && (await this.#tryAcquireOrRenew(AbortSignal.any([stop, AbortSignal.timeout(remaining)])));
+      const remaining = lastRenew + this.#o.renewDeadlineMs - this.#clock.now();
+      const ok = remaining > 0 && (await this.#renewBefore(stop, remaining));
       if (ok) {
-        lastRenew = Date.now();
-      } else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs) {
+        lastRenew = this.#clock.now();
+      } else if (this.#clock.now() - lastRenew >= this.#o.renewDeadlineMs) {
         this.#log.error({ renewDeadlineMs: this.#o.renewDeadlineMs }, 'failed to renew lease within the renew deadline');
         return;
       }
     }
   }
 
+  async #renewBefore(stop: AbortSignal, remainingMs: number): Promise<boolean> {
+    const deadline = timeoutSignal(this.#clock, remainingMs);
+    try {
+      return await this.#tryAcquireOrRenew(AbortSignal.any([stop, deadline.signal]));
+    } finally {
+      deadline.cancel();
+    }
+  }
+
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const { client, namespace, name, identity } = this.#o;
-    const now = Date.now();
+    const now = this.#clock.now();
+    const wallNow = Date.now();
     const leaseSeconds = Math.ceil(this.#o.leaseDurationMs / 1000);
     let lease: Lease;
     try {
@@ -209,7 +240,7 @@ export class LeaderElector {
           builtinTypes.lease,
           {
             metadata: { name, namespace },
-            spec: { holderIdentity: identity, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
+            spec: { holderIdentity: identity, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(wallNow), renewTime: microTime(wallNow), leaseTransitions: 0 },
           },
           { signal },
         );
@@ -228,8 +259,8 @@ export class LeaderElector {
     const spec: LeaseSpec = {
       holderIdentity: identity,
       leaseDurationSeconds: leaseSeconds,
-      acquireTime: renewing ? (lease.spec?.acquireTime ?? microTime(now)) : microTime(now),
-      renewTime: microTime(now),
+      acquireTime: renewing ? (lease.spec?.acquireTime ?? microTime(wallNow)) : microTime(wallNow),
+      renewTime: microTime(wallNow),
       leaseTransitions: (lease.spec?.leaseTransitions ?? 0) + (renewing ? 0 : 1),
     };
     try {
@@ -256,6 +287,6 @@ export class LeaderElector {
 }
 
 /** client-go's wait.Jitter(retryPeriod, 1.2). */
-function jittered(ms: number): number {
-  return ms + Math.random() * 1.2 * ms;
+function jittered(ms: number, random: () => number): number {
+  return ms + random() * 1.2 * ms;
 }

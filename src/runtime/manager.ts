@@ -10,6 +10,7 @@ import { createObservabilityServers, type BoundAddress, type ObservabilityServer
 import type { Logger } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
 import { ActorSystem, type Controller, type ControllerOptions } from './actors/index.ts';
+import type { BackoffSettings } from './informer/backoff-manager.ts';
 import { InformerFactory } from './informer/informer-factory.ts';
 import { KubeClient } from './kube/client.ts';
 import { LeaderElector } from './leader-election.ts';
@@ -18,6 +19,15 @@ import { EventRecorder } from './events.ts';
 import { SelectorMatchPool } from './pool/index.ts';
 import { subscribeWatches, type Watch } from './watches.ts';
 import { resolvePoolThreads } from '../config/resolve.ts';
+
+function reflectorBackoffSettings(reflector: FlotillaConfig['backoff']['reflector']): BackoffSettings {
+  return {
+    initialMs: reflector.initialDelayMs,
+    maxMs: reflector.maxDelayMs,
+    resetAfterMs: reflector.resetAfterSeconds * 1000,
+    jitter: reflector.jitter,
+  };
+}
 
 export interface ManagerOptions {
   config: FlotillaConfig;
@@ -82,6 +92,8 @@ export class Manager {
       registry: this.registry,
       logger: this.log.child({ component: 'informer' }),
       resyncPeriodMs: config.resyncPeriodSeconds * 1000,
+      listPageSize: config.api.listPageSize,
+      reflectorBackoff: reflectorBackoffSettings(config.backoff.reflector),
     });
     this.actors = new ActorSystem({
       maxInFlight: config.concurrency.maxConcurrentReconciles,

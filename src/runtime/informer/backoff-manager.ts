@@ -1,3 +1,10 @@
+export interface BackoffSettings {
+  initialMs?: number;
+  maxMs?: number;
+  resetAfterMs?: number;
+  jitter?: number;
+}
+
 /**
  * client-go's reflector backoff (wait.NewExponentialBackoffManager with
  * 800 ms initial, 30 s cap, 2 min reset, jitter 1.0): each consecutive
@@ -16,9 +23,7 @@ export class BackoffManager {
   #currentMs = 0;
   #lastFailureAt = -Infinity;
 
-  constructor(
-    opts: { initialMs?: number; maxMs?: number; resetAfterMs?: number; jitter?: number; now?: () => number; random?: () => number } = {},
-  ) {
+  constructor(opts: BackoffSettings & { now?: () => number; random?: () => number } = {}) {
     this.#initialMs = opts.initialMs ?? 800;
     this.#maxMs = opts.maxMs ?? 30_000;
     this.#resetAfterMs = opts.resetAfterMs ?? 120_000;

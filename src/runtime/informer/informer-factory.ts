@@ -1,7 +1,9 @@
 import type { Registry } from 'prom-client';
-import type { KubeClient } from '../kube/client.ts';
+import { systemClock, type Clock } from '../actors/clock.ts';
+import type { ListerWatcher } from '../kube/interfaces.ts';
 import { resourceLabel, type KubeObject, type ResourceType } from '../kube/resource.ts';
 import { silentLogger, type Logger } from '../../observability/logger.ts';
+import { BackoffManager, type BackoffSettings } from './backoff-manager.ts';
 import { Reflector } from './reflector.ts';
 import { Store, type BuiltinIndex, type IndexFunc } from './store.ts';
 
@@ -12,6 +14,18 @@ export interface InformerOptions<T extends KubeObject> {
   indexers?: Record<string, IndexFunc<T>>;
   builtinIndexes?: readonly BuiltinIndex[];
   transform?: (obj: T) => T;
+}
+
+export interface InformerFactoryOptions {
+  client: ListerWatcher;
+  registry: Registry;
+  logger?: Logger;
+  resyncPeriodMs?: number;
+  /** Objects per LIST page of every reflector. */
+  listPageSize?: number;
+  /** Each reflector backs off on its own, with these settings. */
+  reflectorBackoff?: BackoffSettings;
+  clock?: Clock;
 }
 
 export interface Informer<T extends KubeObject = KubeObject> {
@@ -25,18 +39,24 @@ export interface Informer<T extends KubeObject = KubeObject> {
  * controllers watching Clusters cost one LIST and one WATCH, not N.
  */
 export class InformerFactory {
-  readonly #client: KubeClient;
+  readonly #client: ListerWatcher;
   readonly #registry: Registry;
   readonly #log: Logger;
   readonly #resyncPeriodMs: number;
+  readonly #listPageSize: number | undefined;
+  readonly #reflectorBackoff: BackoffSettings;
+  readonly #clock: Clock;
   readonly #informers = new Map<string, Informer<KubeObject>>();
   #started = false;
 
-  constructor(opts: { client: KubeClient; registry: Registry; logger?: Logger; resyncPeriodMs?: number }) {
+  constructor(opts: InformerFactoryOptions) {
     this.#client = opts.client;
     this.#registry = opts.registry;
     this.#log = opts.logger ?? silentLogger;
     this.#resyncPeriodMs = opts.resyncPeriodMs ?? 0;
+    this.#listPageSize = opts.listPageSize;
+    this.#reflectorBackoff = opts.reflectorBackoff ?? {};
+    this.#clock = opts.clock ?? systemClock;
   }
 
   for<T extends KubeObject>(type: ResourceType, opts: InformerOptions<T> = {}): Informer<T> {
@@ -53,6 +73,7 @@ export class InformerFactory {
       ...(opts.builtinIndexes ? { builtinIndexes: opts.builtinIndexes } : {}),
       logger: this.#log,
     });
+    const clock = this.#clock;
     const reflector = new Reflector<T>({
       client: this.#client,
       type,
@@ -60,6 +81,9 @@ export class InformerFactory {
       registry: this.#registry,
       logger: this.#log,
       resyncPeriodMs: this.#resyncPeriodMs,
+      backoff: new BackoffManager({ ...this.#reflectorBackoff, now: () => clock.now() }),
+      clock,
+      ...(this.#listPageSize !== undefined ? { pageSize: this.#listPageSize } : {}),
       ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
       ...(opts.labelSelector !== undefined ? { labelSelector: opts.labelSelector } : {}),
       ...(opts.fieldSelector !== undefined ? { fieldSelector: opts.fieldSelector } : {}),

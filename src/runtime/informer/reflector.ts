@@ -1,7 +1,9 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { systemClock, type Clock, type TimerHandle } from '../actors/clock.ts';
+import { sleep } from '../actors/clock-waits.ts';
 import { isGone } from '../errors.ts';
-import type { KubeClient, WatchEvent } from '../kube/client.ts';
+import type { WatchEvent } from '../kube/api-types.ts';
+import type { ListerWatcher } from '../kube/interfaces.ts';
 import { explainApiError } from '../kube/explain-error.ts';
 import { problemLogFor, type ProblemLog } from '../kube/problem-log.ts';
 import { resourceLabel, type KubeObject, type ResourceType } from '../kube/resource.ts';
@@ -10,7 +12,7 @@ import { BackoffManager, retryDelayMs } from './backoff-manager.ts';
 import { Store } from './store.ts';
 
 export interface ReflectorOptions<T extends KubeObject> {
-  client: KubeClient;
+  client: ListerWatcher;
   type: ResourceType;
   store: Store<T>;
   registry: Registry;
@@ -25,7 +27,10 @@ export interface ReflectorOptions<T extends KubeObject> {
   resyncPeriodMs?: number;
   /** Server-side watch timeout is drawn from [min, 2×min) like client-go's. */
   minWatchTimeoutSeconds?: number;
+  /** Defaults to client-go's reflector backoff on `clock`. */
   backoff?: BackoffManager;
+  /** Times backoff waits and resyncs; the real clock unless a test drives time. */
+  clock?: Clock;
   /** Applied to every object before it is cached (after managedFields are stripped). */
   transform?: (obj: T) => T;
 }
@@ -89,6 +94,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
   readonly #metrics: ReflectorMetrics;
   readonly #resource: string;
   readonly #backoff: BackoffManager;
+  readonly #clock: Clock;
   /** Shared per API client: explains fixable failures once, not per retry. */
   readonly #problems: ProblemLog;
   readonly #abort = new AbortController();
@@ -96,7 +102,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
   #hasSynced = false;
   #resolveSynced!: () => void;
   #loop: Promise<void> | undefined;
-  #resyncTimer: NodeJS.Timeout | undefined;
+  #resyncTimer: TimerHandle | undefined;
   readonly synced: Promise<void>;
 
   constructor(opts: ReflectorOptions<T>) {
@@ -106,7 +112,9 @@ export class Reflector<T extends KubeObject = KubeObject> {
     this.#resource = resourceLabel(opts.type) + (opts.namespace ? `@${opts.namespace}` : '');
     this.#log = (opts.logger ?? silentLogger).child({ reflector: this.#resource });
     this.#metrics = reflectorMetrics(opts.registry);
-    this.#backoff = opts.backoff ?? new BackoffManager();
+    this.#clock = opts.clock ?? systemClock;
+    const clock = this.#clock;
+    this.#backoff = opts.backoff ?? new BackoffManager({ now: () => clock.now() });
     this.#problems = problemLogFor(opts.client, opts.logger ?? silentLogger);
     this.synced = new Promise((resolve) => (this.#resolveSynced = resolve));
   }
@@ -130,18 +138,21 @@ export class Reflector<T extends KubeObject = KubeObject> {
       this.#log.fatal({ err }, 'reflector loop ended unexpectedly');
     });
     const period = this.#opts.resyncPeriodMs ?? 0;
-    if (period > 0) {
-      this.#resyncTimer = setInterval(() => {
-        if (this.#hasSynced) this.store.resync();
-      }, period);
-      this.#resyncTimer.unref();
-    }
+    if (period > 0) this.#scheduleResync(period);
   }
 
   async stop(): Promise<void> {
     this.#abort.abort();
-    if (this.#resyncTimer) clearInterval(this.#resyncTimer);
+    if (this.#resyncTimer) this.#clock.clearTimer(this.#resyncTimer);
     await this.#loop;
+  }
+
+  #scheduleResync(periodMs: number): void {
+    this.#resyncTimer = this.#clock.setTimer(() => {
+      if (this.#abort.signal.aborted) return;
+      if (this.#hasSynced) this.store.resync();
+      this.#scheduleResync(periodMs);
+    }, periodMs);
   }
 
   async #run(): Promise<void> {
@@ -180,7 +191,8 @@ export class Reflector<T extends KubeObject = KubeObject> {
         // cache stays valid, and if the version is too old we get 410.
         if (!needList && this.#resourceVersion === '') needList = true;
         relistReason = 'error';
-        await sleep(waitMs, undefined, { signal }).catch(() => undefined);
+        // Kept alive: a process waiting for its caches waits on this retry.
+        await sleep(this.#clock, waitMs, signal, { keepAlive: true });
       }
     }
   }

@@ -1,0 +1,135 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../../observability/logger.ts';
+import type { RequestSpec, Verb } from './api-types.ts';
+import type { ClientMetrics } from './client-metrics.ts';
+import { buildUrl, type ApiConnection, type Connection } from './connection.ts';
+import { parseRetryAfter, toApiError } from './responses.ts';
+import type { TokenBucket } from './token-bucket.ts';
+
+export interface RestTransportOptions {
+  connection: ApiConnection;
+  limiter: TokenBucket;
+  metrics: ClientMetrics;
+  logger: Logger;
+  requestTimeoutMs: number;
+  userAgent: string;
+  /** client-go retries a request answered 429 + Retry-After up to 10 times. */
+  maxThrottleRetries: number;
+}
+
+interface RawResponse {
+  status: number;
+  body: string;
+  retryAfterSeconds: number | undefined;
+}
+
+/**
+ * Sends requests to the API server: every one rate limited, counted by
+ * verb/resource/code, bounded by a client-side timeout, and retried when the
+ * server asks to be asked again later, exactly as client-go does.
+ */
+export class RestTransport {
+  readonly connection: ApiConnection;
+  readonly metrics: ClientMetrics;
+  readonly #limiter: TokenBucket;
+  readonly #log: Logger;
+  readonly #requestTimeoutMs: number;
+  readonly #userAgent: string;
+  readonly #maxThrottleRetries: number;
+
+  constructor(opts: RestTransportOptions) {
+    this.connection = opts.connection;
+    this.metrics = opts.metrics;
+    this.#limiter = opts.limiter;
+    this.#log = opts.logger;
+    this.#requestTimeoutMs = opts.requestTimeoutMs;
+    this.#userAgent = opts.userAgent;
+    this.#maxThrottleRetries = opts.maxThrottleRetries;
+  }
+
+  /** Waits for the client-side rate limiter, then hands out the connection to send on. */
+  async admit(verb: Verb): Promise<Connection> {
+    const waited = await this.#limiter.take();
+    this.metrics.rateLimiterWait.labels(verb).observe(waited / 1000);
+    return this.connection.get();
+  }
+
+  /** Headers of every request: credentials, JSON, and who is asking. */
+  headers(conn: Connection): Record<string, string> {
+    return { ...conn.headers, Accept: 'application/json', 'User-Agent': this.#userAgent };
+  }
+
+  /** The decoded 2xx body (undefined when empty); any other answer throws an ApiError. */
+  async request<T>(spec: RequestSpec): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const response = await this.#send(spec);
+      if (response.status >= 200 && response.status < 300) {
+        return (response.body.length === 0 ? undefined : JSON.parse(response.body)) as T;
+      }
+      const error = toApiError(spec, response.status, response.body, response.retryAfterSeconds);
+      // client-go retries any request the server explicitly asked to retry
+      // later (429, or 5xx with Retry-After): the server did not process it.
+      const retryable =
+        response.retryAfterSeconds !== undefined && (response.status === 429 || response.status >= 500);
+      if (!retryable || attempt >= this.#maxThrottleRetries || spec.signal?.aborted) throw error;
+      this.metrics.retries.labels(spec.verb, spec.resource, String(response.status)).inc();
+      const waitMs = Math.min(response.retryAfterSeconds! * 1000, 60_000);
+      this.#log.debug({ verb: spec.verb, resource: spec.resource, code: response.status, waitMs }, 'server asked to retry later');
+      await sleep(waitMs, undefined, spec.signal ? { signal: spec.signal } : undefined).catch(() => undefined);
+    }
+  }
+
+  async #send(spec: RequestSpec): Promise<RawResponse> {
+    const conn = await this.admit(spec.verb);
+    const url = buildUrl(conn.baseUrl, spec.path, spec.query);
+    const payload =
+      spec.body === undefined ? undefined : Buffer.from(typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body));
+    const timeoutMs = spec.timeoutMs ?? this.#requestTimeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
+    const started = performance.now();
+    const inFlight = this.metrics.inFlight.labels(spec.verb);
+    inFlight.inc();
+    try {
+      const res = await new Promise<RawResponse>((resolve, reject) => {
+        const req = conn.transport.request(
+          url,
+          {
+            method: spec.method,
+            agent: conn.agent,
+            signal,
+            headers: {
+              ...this.headers(conn),
+              ...(payload ? { 'Content-Type': spec.contentType ?? 'application/json', 'Content-Length': payload.length } : {}),
+            },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('error', reject);
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                body: Buffer.concat(chunks).toString('utf8'),
+                retryAfterSeconds: parseRetryAfter(res.headers['retry-after']),
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(payload);
+      });
+      if (res.status === 401) this.connection.invalidate();
+      this.metrics.requests.labels(spec.verb, spec.resource, String(res.status)).inc();
+      return res;
+    } catch (err) {
+      this.metrics.requests.labels(spec.verb, spec.resource, '<error>').inc();
+      throw timeout.aborted && !spec.signal?.aborted
+        ? Object.assign(new Error(`${spec.verb} ${spec.resource}: client timeout after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })
+        : err;
+    } finally {
+      inFlight.dec();
+      this.metrics.duration.labels(spec.verb, spec.resource).observe((performance.now() - started) / 1000);
+    }
+  }
+}
