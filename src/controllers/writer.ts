@@ -2,10 +2,10 @@ import type { Counter, Registry } from 'prom-client';
 import { registeredCounter } from '../observability/metrics.ts';
 import { KindResources } from '../api/kinds.ts';
 import type { Kind } from '../api/constants.ts';
-import type { KubeClient } from '../runtime/kube/client.ts';
+import type { ObjectWriter } from '../runtime/kube/interfaces.ts';
 
 /** The requests the writer sends: any client with these (the API client; an in-memory one in unit tests). */
-export type WriteClient = Pick<KubeClient, 'apply' | 'create' | 'patch' | 'delete'>;
+export type WriteClient = Pick<ObjectWriter, 'apply' | 'create' | 'patch' | 'delete'>;
 import { PatchType } from '../runtime/kube/client.ts';
 import { builtinTypes, objectKey, type KubeObject, type ResourceType } from '../runtime/kube/resource.ts';
 import { owningBundleKey } from '../placement/bundle-deployments.ts';
