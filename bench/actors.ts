@@ -29,7 +29,7 @@ import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRegistry } from '../src/observability/metrics.ts';
-import { ActorSystem, type Controller, type EnqueueOptions } from '../src/runtime/actors/index.ts';
+import { ActorSystem, type KeyScheduler, type EnqueueOptions } from '../src/runtime/actors/index.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -112,7 +112,7 @@ type Trial = ReturnType<typeof summarise>;
 /** One full storm → drain → live → after sequence on a fresh controller. */
 async function trial(system: ActorSystem, name: string, keys: string[], stream: ReturnType<typeof eventStream>) {
   const { keyIndex, kind } = stream;
-  const controller: Controller = system.controller({ name, reconcile: noop });
+  const controller: KeyScheduler = system.scheduler({ name, reconcile: noop });
   const enqueueRange = (from: number, to: number): void => {
     for (let i = from; i < to; i++) controller.enqueue(keys[keyIndex[i]!]!, OPTION_KINDS[kind[i]!]);
   };
@@ -240,7 +240,7 @@ async function main(): Promise<void> {
   const system = new ActorSystem({ maxInFlight: MAX_IN_FLIGHT, registry });
 
   // Warm up the JIT on a separate controller so phase timings are steady-state.
-  const warm = system.controller({ name: 'warmup', reconcile: noop });
+  const warm = system.scheduler({ name: 'warmup', reconcile: noop });
   for (let r = 0; r < 3; r++) {
     for (let i = 0; i < 50_000; i++) warm.enqueue(keys[stream.keyIndex[i]!]!, OPTION_KINDS[stream.kind[i]!]);
     await until(() => warm.stats().actors === 0);

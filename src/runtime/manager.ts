@@ -9,7 +9,7 @@ import { HealthChecks, livenessChecks } from '../observability/health-checks.ts'
 import { createObservabilityServers, type BoundAddress, type ObservabilityServer } from '../observability/http-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
-import { ActorSystem, type Controller, type ControllerOptions } from './actors/index.ts';
+import { ActorSystem, type KeyScheduler, type KeySchedulerOptions } from './actors/index.ts';
 import type { BackoffSettings } from './informer/backoff-manager.ts';
 import { InformerFactory } from './informer/informer-factory.ts';
 import { KubeClient } from './kube/client.ts';
@@ -166,9 +166,9 @@ export class Manager {
   }
 
   /** A controller on the shared actor system, with the config's retry and priority defaults. */
-  controller(opts: ControllerOptions): Controller {
+  scheduler(opts: KeySchedulerOptions): KeyScheduler {
     const b = this.#config.backoff;
-    return this.actors.controller({
+    return this.actors.scheduler({
       backoff: { baseMs: b.baseDelayMs, maxMs: b.maxDelayMs, jitter: b.jitter },
       maxAttempts: b.maxAttempts,
       lowPriorityShare: this.#config.concurrency.lowPriorityShare,
@@ -180,9 +180,9 @@ export class Manager {
    * A controller as it declares itself (`runtime/watches.ts`): its key
    * scheduler on the shared actor system, with its watches subscribed.
    */
-  register(definition: ControllerOptions & { readonly watches: readonly Watch[] }): Controller {
+  register(definition: KeySchedulerOptions & { readonly watches: readonly Watch[] }): KeyScheduler {
     const { watches, ...options } = definition;
-    const scheduler = this.controller(options);
+    const scheduler = this.scheduler(options);
     subscribeWatches(watches, scheduler);
     return scheduler;
   }

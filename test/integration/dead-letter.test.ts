@@ -29,7 +29,7 @@ before(async () => {
 
   const events = manager.eventRecorder('test-controller');
   const informer = manager.informers.for(builtinTypes.configMap, { namespace: ns });
-  const controller = manager.controller({
+  const controller = manager.scheduler({
     name: 'poison-aware',
     reconcile: async (ctx) => {
       reconciles.set(ctx.key, (reconciles.get(ctx.key) ?? 0) + 1);

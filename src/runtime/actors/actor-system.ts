@@ -2,9 +2,9 @@ import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../../observability/logger.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';
-import { Controller } from './controller.ts';
+import { KeyScheduler } from './key-scheduler.ts';
 import { ActorMetrics } from './metrics.ts';
-import type { ControllerOptions, ControllerStats } from './types.ts';
+import type { KeySchedulerOptions, KeySchedulerStats } from './types.ts';
 
 export interface ActorSystemOptions {
   /** Global limit on reconciles in flight across all controllers. */
@@ -21,7 +21,7 @@ export interface ActorSystemStats {
   inFlight: number;
   paused: boolean;
   stopped: boolean;
-  controllers: ControllerStats[];
+  controllers: KeySchedulerStats[];
 }
 
 /** Why reconciles still running when a shutdown's drain timeout expires are aborted. */
@@ -43,7 +43,7 @@ export class ActorSystem {
   readonly #random: () => number;
   readonly #logger: Logger;
   readonly #metrics: ActorMetrics;
-  readonly #controllers = new Map<string, Controller>();
+  readonly #controllers = new Map<string, KeyScheduler>();
   #paused = false;
   #stopping: Promise<{ drained: boolean }> | undefined;
 
@@ -67,10 +67,10 @@ export class ActorSystem {
   }
 
   /** Creates a controller. Names must be unique (they label metrics and logs). */
-  controller(options: ControllerOptions): Controller {
+  scheduler(options: KeySchedulerOptions): KeyScheduler {
     if (this.#stopping !== undefined) throw new Error('ActorSystem is stopped');
     if (this.#controllers.has(options.name)) throw new Error(`controller "${options.name}" already exists`);
-    const controller = new Controller(options, {
+    const controller = new KeyScheduler(options, {
       limiter: this.#limiter,
       clock: this.#clock,
       random: this.#random,

@@ -5,15 +5,15 @@
  * See README.md in this directory for the design and its reasons.
  */
 export { ActorSystem, ShutdownError, type ActorSystemOptions, type ActorSystemStats } from './actor-system.ts';
-export { Controller, LeadershipLostError, DEFAULT_LOW_PRIORITY_SHARE } from './controller.ts';
+export { KeyScheduler, LeadershipLostError, DEFAULT_LOW_PRIORITY_SHARE } from './key-scheduler.ts';
 export { ConcurrencyLimiter, type Release, type SlotClaimant } from './concurrency-limiter.ts';
 export { systemClock, type Clock, type TimerHandle } from './clock.ts';
 export { ManualClock } from './manual-clock.ts';
 export { DEFAULT_BACKOFF, DEFAULT_CONFLICT_MAX_MS, backoffDelay } from './retry-policy.ts';
 export type {
   BackoffOptions,
-  ControllerOptions,
-  ControllerStats,
+  KeySchedulerOptions,
+  KeySchedulerStats,
   DeadLetterCause,
   DeadLetterDetails,
   DeadLetterHook,

@@ -78,7 +78,7 @@ export interface BackoffOptions {
   jitter?: number;
 }
 
-export interface ControllerOptions {
+export interface KeySchedulerOptions {
   /** Metric label and log field; unique within a registry. */
   name: string;
   reconcile: Reconcile;
@@ -98,7 +98,7 @@ export interface ControllerOptions {
   onDeadLetter?: DeadLetterHook;
 }
 
-export interface ControllerStats {
+export interface KeySchedulerStats {
   name: string;
   /** Live actors in the registry (pending, running, backing off or dead-lettered). */
   actors: number;

@@ -6,7 +6,7 @@ import { deferred, harness, metricValue, quiesce, until } from './support.ts';
 test('1,000 enqueues before the first run collapse into one reconcile', async () => {
   const { system } = harness();
   let runs = 0;
-  const c = system.controller({ name: 'c', reconcile: async () => void runs++ });
+  const c = system.scheduler({ name: 'c', reconcile: async () => void runs++ });
   for (let i = 0; i < 1_000; i++) c.enqueue('ns/a');
   await until(() => runs === 1, 'first reconcile');
   await quiesce();
@@ -21,7 +21,7 @@ test('1,000 enqueues during a slow reconcile → exactly 2 reconciles, never ove
   let active = 0;
   let maxActive = 0;
   const gate = deferred();
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: async () => {
       runs++;
@@ -54,7 +54,7 @@ test('a change during a reconcile is seen by exactly one more reconcile', async 
   let world = 1;
   const seen: number[] = [];
   const gate = deferred();
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: async () => {
       // Level-triggered: read the state when the reconcile starts.
@@ -76,7 +76,7 @@ test('a change during a reconcile is seen by exactly one more reconcile', async 
 test('a mailbox keeps the highest priority and the earliest due time', async () => {
   const { system, clock } = harness();
   const started: Array<{ key: string; priority: Priority; at: number }> = [];
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: async (ctx) => void started.push({ key: ctx.key, priority: ctx.priority, at: clock.now() }),
   });
@@ -98,7 +98,7 @@ test('a mailbox keeps the highest priority and the earliest due time', async () 
 test('an undelayed enqueue pulls a delayed key forward', async () => {
   const { system } = harness();
   const started: Priority[] = [];
-  const c = system.controller({ name: 'c', reconcile: async (ctx) => void started.push(ctx.priority) });
+  const c = system.scheduler({ name: 'c', reconcile: async (ctx) => void started.push(ctx.priority) });
   c.enqueue('k', { priority: 'low', delayMs: 60_000 });
   c.enqueue('k', { priority: 'low' });
   await until(() => started.length === 1, 'immediate reconcile');

@@ -45,8 +45,8 @@ test('reconciles in flight never exceed the global limit across controllers; the
       }),
     );
   };
-  const a = system.controller({ name: 'a', reconcile });
-  const b = system.controller({ name: 'b', reconcile });
+  const a = system.scheduler({ name: 'a', reconcile });
+  const b = system.scheduler({ name: 'b', reconcile });
   for (let i = 0; i < 100; i++) {
     a.enqueue(`a${i}`);
     b.enqueue(`b${i}`);

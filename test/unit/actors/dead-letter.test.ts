@@ -24,7 +24,7 @@ test('terminal error dead-letters: metric, log, hook once; resync does not relea
   let calls = 0;
   let valid = false;
   const hookCalls: Array<{ key: string; error: unknown; details: DeadLetterDetails }> = [];
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'bundles',
     reconcile: async () => {
       calls++;
@@ -78,7 +78,7 @@ test('maxAttempts consecutive failures dead-letter the key; a synchronously thro
   let calls = 0;
   let hookCalls = 0;
   let attempts = 0;
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     maxAttempts: 3,
     backoff: { baseMs: 10, maxMs: 10, jitter: 0 },
@@ -117,7 +117,7 @@ test('the hook is awaited before the key can run again; a change during the fail
   let calls = 0;
   let hookDone = false;
   let startedBeforeHookDone = false;
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: async () => {
       calls++;
@@ -148,7 +148,7 @@ test('the hook is awaited before the key can run again; a change during the fail
 test('forget drops pending work, backoff and dead-letter state', async () => {
   const { system, clock } = harness();
   let calls = 0;
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: async (ctx) => {
       calls++;
@@ -180,7 +180,7 @@ test('forget during a run discards its outcome but never lets a re-created key r
   let active = 0;
   let maxActive = 0;
   let calls = 0;
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: async () => {
       calls++;

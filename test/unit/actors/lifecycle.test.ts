@@ -12,7 +12,7 @@ test('stop drains in-flight reconciles, drops pending work and ignores later enq
   let started = 0;
   let finished = 0;
   let abortedSignals = 0;
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: async (ctx) => {
       const gate = gates[started++];
@@ -40,7 +40,7 @@ test('stop drains in-flight reconciles, drops pending work and ignores later enq
 test('stop aborts reconciles still running when the drain timeout expires', async () => {
   const { system, clock } = harness();
   let reason: unknown;
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: (ctx) =>
       new Promise<void>((_resolve, reject) => {
@@ -70,7 +70,7 @@ test('system pause: no new reconciles, in-flight signals aborted, mailboxes kept
   const { system, clock } = harness({ maxInFlight: 1 });
   const runs: string[] = [];
   let abortReason: unknown;
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: (ctx) => {
       runs.push(ctx.key);
@@ -95,7 +95,7 @@ test('system pause: no new reconciles, in-flight signals aborted, mailboxes kept
   c.enqueue('d');
   // A controller created while the system is paused starts paused too.
   let otherRuns = 0;
-  const other = system.controller({ name: 'other', reconcile: async () => void otherRuns++ });
+  const other = system.scheduler({ name: 'other', reconcile: async () => void otherRuns++ });
   other.enqueue('x');
   await quiesce();
   assert.deepEqual(runs, ['a']);
@@ -115,8 +115,8 @@ test('system pause: no new reconciles, in-flight signals aborted, mailboxes kept
 test('controller pause/resume only affects that controller', async () => {
   const { system } = harness();
   const runs: string[] = [];
-  const a = system.controller({ name: 'a', reconcile: async (ctx) => void runs.push(`a:${ctx.key}`) });
-  const b = system.controller({ name: 'b', reconcile: async (ctx) => void runs.push(`b:${ctx.key}`) });
+  const a = system.scheduler({ name: 'a', reconcile: async (ctx) => void runs.push(`a:${ctx.key}`) });
+  const b = system.scheduler({ name: 'b', reconcile: async (ctx) => void runs.push(`b:${ctx.key}`) });
   a.pause();
   assert.equal(a.paused, true);
   a.enqueue('1');
@@ -130,7 +130,7 @@ test('controller pause/resume only affects that controller', async () => {
 
 test('idle actors are reclaimed: the registry returns to empty after 20,000 keys', async () => {
   const { system } = harness({ maxInFlight: 16 });
-  const c = system.controller({ name: 'c', reconcile: async () => {} });
+  const c = system.scheduler({ name: 'c', reconcile: async () => {} });
   for (let i = 0; i < 20_000; i++) c.enqueue(`ns/obj-${i}`, { reason: i % 2 ? 'initial' : 'change' });
   assert.equal(c.stats().actors, 20_000);
   await until(() => c.stats().reconciles === 20_000, 'all reconciled');
@@ -140,7 +140,7 @@ test('idle actors are reclaimed: the registry returns to empty after 20,000 keys
 test('delays use a single unref-able timer per controller, whatever the number of delayed keys', async () => {
   const { system, clock } = harness({ maxInFlight: 8 });
   let runs = 0;
-  const c = system.controller({ name: 'c', reconcile: async () => void runs++ });
+  const c = system.scheduler({ name: 'c', reconcile: async () => void runs++ });
   for (let i = 0; i < 1_000; i++) c.enqueue(`k${i}`, { delayMs: 1 + (i % 100) * 10 });
   assert.equal(clock.pendingTimers, 1);
   assert.equal(clock.nextDueAt(), clock.now() + 1);
@@ -153,7 +153,7 @@ test('delays use a single unref-able timer per controller, whatever the number o
 
   // With the real clock the timer must not hold the process open.
   const real = new ActorSystem({ maxInFlight: 1, registry: createRegistry({ defaultMetrics: false }) });
-  const rc = real.controller({ name: 'real', reconcile: async () => {} });
+  const rc = real.scheduler({ name: 'real', reconcile: async () => {} });
   rc.enqueue('far', { delayMs: 3_600_000 });
   const handles = (process as unknown as { getActiveResourcesInfo(): string[] }).getActiveResourcesInfo();
   assert.equal(handles.filter((h) => h === 'Timeout').length, 0, 'the delay timer is unref()d');
@@ -162,7 +162,7 @@ test('delays use a single unref-able timer per controller, whatever the number o
 
 test('metrics: every workqueue and controller-runtime series exists for a controller', async () => {
   const { system, registry } = harness();
-  const c = system.controller({ name: 'bundles', reconcile: async () => {} });
+  const c = system.scheduler({ name: 'bundles', reconcile: async () => {} });
   c.enqueue('k');
   await until(() => c.stats().reconciles === 1, 'one reconcile');
   const text = await registry.metrics();
@@ -186,13 +186,13 @@ test('metrics: every workqueue and controller-runtime series exists for a contro
     assert.ok(text.includes(series), `missing ${series}`);
   }
   assert.ok(text.includes('workqueue_queue_duration_seconds_bucket{le="1e-8",name="bundles"}'), 'client-go buckets');
-  assert.throws(() => system.controller({ name: 'bundles', reconcile: async () => {} }), /already exists/);
+  assert.throws(() => system.scheduler({ name: 'bundles', reconcile: async () => {} }), /already exists/);
 });
 
 test('unfinished work and the longest running processor are computed at scrape time', async () => {
   const { system, registry, clock } = harness();
   const gate = deferred();
-  const c = system.controller({ name: 'slow', reconcile: () => gate.promise });
+  const c = system.scheduler({ name: 'slow', reconcile: () => gate.promise });
   c.enqueue('a');
   await until(() => c.stats().running === 1, 'running');
   clock.advance(1_500);
@@ -216,7 +216,7 @@ test('each reconcile logs its end at debug with controller, key, reconcileID, du
   });
   const { system } = harness({ logger: pino({ level: 'debug' }, stream) });
   const ids: string[] = [];
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'clusters',
     reconcile: async (ctx) => {
       ids.push(ctx.reconcileID);

@@ -41,7 +41,7 @@ test('a high key enqueued behind 10,000 low ones starts within the next few reco
   const { system } = harness({ maxInFlight: 2 });
   const order: string[] = [];
   const gates: Array<() => void> = [];
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     reconcile: (ctx) => {
       order.push(ctx.key);
@@ -69,7 +69,7 @@ test('starvation protection: low keys progress under a continuous stream of high
   const { system } = harness({ maxInFlight: 1 });
   const started: Array<'high' | 'low'> = [];
   let nextHigh = 0;
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'c',
     lowPriorityShare: 0.2,
     reconcile: async (ctx) => {
@@ -102,8 +102,8 @@ test('controllers take turns on the shared limit: 10,000 keys of one do not star
     order.push(ctx.key);
     if (order.length <= 2) await gate.promise;
   };
-  const busy = system.controller({ name: 'busy', reconcile });
-  const quiet = system.controller({ name: 'quiet', reconcile });
+  const busy = system.scheduler({ name: 'busy', reconcile });
+  const quiet = system.scheduler({ name: 'quiet', reconcile });
   for (let i = 0; i < 10_000; i++) busy.enqueue(`busy-${i}`);
   await until(() => order.length === 2, 'both slots taken by the busy controller');
   for (let i = 0; i < 10; i++) quiet.enqueue(`quiet-${i}`);

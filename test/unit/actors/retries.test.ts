@@ -26,7 +26,7 @@ test('backoffDelay: base, doubling, cap; jitter stays within ±j and under the c
 function scripted(outcomes: Array<Error | null>, options: { baseMs?: number; maxMs?: number; conflictMaxMs?: number } = {}) {
   const h = harness();
   const calls: Array<{ at: number; attempt: number }> = [];
-  const c = h.system.controller({
+  const c = h.system.scheduler({
     name: 'c',
     backoff: { baseMs: options.baseMs ?? 5, maxMs: options.maxMs ?? 40, jitter: 0 },
     conflictMaxMs: options.conflictMaxMs,
@@ -119,7 +119,7 @@ test('an enqueue during transient backoff runs the key now (client-go semantics)
 test('requeueAfterMs schedules a low-priority run; 0 means no requeue', async () => {
   const h = harness();
   const calls: Array<{ at: number; priority: string }> = [];
-  const c = h.system.controller({
+  const c = h.system.scheduler({
     name: 'c',
     reconcile: async (ctx) => {
       calls.push({ at: h.clock.now(), priority: ctx.priority });
@@ -141,7 +141,7 @@ test('requeueAfterMs schedules a low-priority run; 0 means no requeue', async ()
 test('a synchronous throw or a non-Error rejection is an ordinary transient failure', async () => {
   const h = harness();
   let calls = 0;
-  const c = h.system.controller({
+  const c = h.system.scheduler({
     name: 'c',
     backoff: { baseMs: 5, maxMs: 5, jitter: 0 },
     reconcile: ((): Promise<void> => {
@@ -164,7 +164,7 @@ test('a synchronous throw or a non-Error rejection is an ordinary transient fail
 test('the controller draws jitter from the injected random source', async () => {
   const h = harness({ random: () => 0 });
   let calls = 0;
-  const c = h.system.controller({
+  const c = h.system.scheduler({
     name: 'c',
     backoff: { baseMs: 100, maxMs: 10_000, jitter: 0.5 },
     reconcile: async () => {
@@ -181,10 +181,10 @@ test('the controller draws jitter from the injected random source', async () => 
 test('invalid options are rejected with the field named', () => {
   const { system } = harness();
   const reconcile = async (): Promise<void> => {};
-  assert.throws(() => system.controller({ name: 'a', reconcile, maxAttempts: -1 }), /maxAttempts/);
-  assert.throws(() => system.controller({ name: 'b', reconcile, backoff: { baseMs: 0, maxMs: 10 } }), /backoff.baseMs/);
-  assert.throws(() => system.controller({ name: 'c', reconcile, backoff: { baseMs: 10, maxMs: 5 } }), /backoff.maxMs/);
-  assert.throws(() => system.controller({ name: 'd', reconcile, backoff: { baseMs: 1, maxMs: 5, jitter: 2 } }), /jitter/);
-  assert.throws(() => system.controller({ name: 'e', reconcile, lowPriorityShare: -0.1 }), /lowPriorityShare/);
+  assert.throws(() => system.scheduler({ name: 'a', reconcile, maxAttempts: -1 }), /maxAttempts/);
+  assert.throws(() => system.scheduler({ name: 'b', reconcile, backoff: { baseMs: 0, maxMs: 10 } }), /backoff.baseMs/);
+  assert.throws(() => system.scheduler({ name: 'c', reconcile, backoff: { baseMs: 10, maxMs: 5 } }), /backoff.maxMs/);
+  assert.throws(() => system.scheduler({ name: 'd', reconcile, backoff: { baseMs: 1, maxMs: 5, jitter: 2 } }), /jitter/);
+  assert.throws(() => system.scheduler({ name: 'e', reconcile, lowPriorityShare: -0.1 }), /lowPriorityShare/);
   assert.throws(() => system.setMaxInFlight(1.5), /maxInFlight/);
 });

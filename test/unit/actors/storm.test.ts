@@ -15,7 +15,7 @@ test('10,000-key storm with random re-enqueues: never two reconciles of one key,
   const observed = new Map<string, number>();
   let reconciles = 0;
 
-  const c = system.controller({
+  const c = system.scheduler({
     name: 'storm',
     reconcile: async (ctx) => {
       if (inProgress.has(ctx.key)) overlaps++;

@@ -10,8 +10,8 @@ import { PriorityLanes } from './priority-lanes.ts';
 import { ReconcileRun } from './reconcile-run.ts';
 import { decideRetry, retryPolicy, type RetryPolicy } from './retry-policy.ts';
 import type {
-  ControllerOptions,
-  ControllerStats,
+  KeySchedulerOptions,
+  KeySchedulerStats,
   DeadLetterCause,
   DeadLetterHook,
   EnqueueOptions,
@@ -27,7 +27,7 @@ export const DEFAULT_LOW_PRIORITY_SHARE = 0.1;
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /** What a controller borrows from its `ActorSystem`. */
-export interface ControllerRuntime {
+export interface KeySchedulerRuntime {
   limiter: ConcurrencyLimiter;
   clock: Clock;
   random: () => number;
@@ -47,9 +47,9 @@ export interface ControllerRuntime {
  * queued twice nor reconciled twice at once; an enqueue during its run sets
  * the run's mailbox, which schedules exactly one more run when it ends.
  *
- * Created through `ActorSystem.controller()`.
+ * Created through `ActorSystem.scheduler()`.
  */
-export class Controller implements SlotClaimant {
+export class KeyScheduler implements SlotClaimant {
   readonly name: string;
   readonly #reconcile: Reconcile;
   readonly #policy: RetryPolicy;
@@ -84,8 +84,8 @@ export class Controller implements SlotClaimant {
   #suppressed = 0;
   #reconciles = 0;
 
-  /** @internal Use `ActorSystem.controller()`. */
-  constructor(options: ControllerOptions, runtime: ControllerRuntime) {
+  /** @internal Use `ActorSystem.scheduler()`. */
+  constructor(options: KeySchedulerOptions, runtime: KeySchedulerRuntime) {
     if (typeof options.name !== 'string' || options.name === '') throw new TypeError('controller name must be a non-empty string');
     if (typeof options.reconcile !== 'function') throw new TypeError(`controller ${options.name}: reconcile must be a function`);
     this.name = options.name;
@@ -258,7 +258,7 @@ export class Controller implements SlotClaimant {
     return !this.#active;
   }
 
-  stats(): ControllerStats {
+  stats(): KeySchedulerStats {
     const c = this.#counters;
     return {
       name: this.name,
