@@ -273,35 +273,42 @@ export class Manager {
   registerShutdown(lifecycle: Lifecycle): void {
     const drainMs = Math.max(1000, this.#config.shutdown.timeoutSeconds * 1000 - 5000);
     lifecycle.stopping.addEventListener('abort', () => this.#stopping.abort(), { once: true });
-    lifecycle.addStep('drain reconciles', async () => {
-      const { drained } = await this.actors.stop({ drainTimeoutMs: drainMs });
-      if (!drained) this.log.warn({ drainMs }, 'reconciles still running at the drain deadline were aborted');
-    });
-    lifecycle.addStep('release lease', async () => {
-      await this.#elector?.release();
-    });
-    lifecycle.addStep('stop informers', async () => {
-      this.#halt.abort();
-      await Promise.all([this.informers.stop(), this.#electorRun]);
-    });
-    lifecycle.addStep('close pool', () => this.pool.close());
-    lifecycle.addStep('close http', async () => {
-      this.#monitor.stop();
-      await Promise.all(this.#servers.map((s) => s.close()));
-    });
-    lifecycle.addStep('close api client', () => this.client.close());
+    for (const [name, step] of this.#shutdownSteps(drainMs)) lifecycle.addStep(name, step);
   }
 
-  /** Stops everything without a Lifecycle (tests, embedded use). */
+  /** Stops everything without a Lifecycle (tests, embedded use), in the same order. */
   async stop(drainTimeoutMs = 10_000): Promise<void> {
     this.#stopping.abort();
-    await this.actors.stop({ drainTimeoutMs });
-    await this.#elector?.release();
-    this.#halt.abort();
-    await Promise.all([this.informers.stop(), this.#electorRun]);
-    await this.pool.close();
-    this.#monitor.stop();
-    await Promise.all(this.#servers.map((s) => s.close()));
-    await this.client.close();
+    for (const [, step] of this.#shutdownSteps(drainTimeoutMs)) await step();
+  }
+
+  /** The shutdown order, written once. */
+  #shutdownSteps(drainMs: number): Array<[string, () => Promise<unknown>]> {
+    return [
+      [
+        'drain reconciles',
+        async () => {
+          const { drained } = await this.actors.stop({ drainTimeoutMs: drainMs });
+          if (!drained) this.log.warn({ drainMs }, 'reconciles still running at the drain deadline were aborted');
+        },
+      ],
+      ['release lease', async () => this.#elector?.release()],
+      [
+        'stop informers',
+        async () => {
+          this.#halt.abort();
+          await Promise.all([this.informers.stop(), this.#electorRun]);
+        },
+      ],
+      ['close pool', () => this.pool.close()],
+      [
+        'close http',
+        async () => {
+          this.#monitor.stop();
+          await Promise.all(this.#servers.map((s) => s.close()));
+        },
+      ],
+      ['close api client', async () => this.client.close()],
+    ];
   }
 }
