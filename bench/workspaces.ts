@@ -1,5 +1,5 @@
 /**
- * Workspace benchmark (issue 5): onboarding latency, controller memory by
+ * Workspace benchmark (docs/architecture.md#workspaces): onboarding latency, controller memory by
  * workspace count, and cluster-wide vs per-namespace watches.
  *
  *   node_modules/.bin/node bench/workspaces.ts [--namespaces 100] [--workspaces 500] [--json FILE]

@@ -58,7 +58,7 @@ export const MANAGED_BY_VALUE = 'flotilla';
 
 /**
  * Finalizers. Each one guards a cleanup the controller must finish before the
- * object may disappear (DESIGN §2 "Finalizers").
+ * object may disappear (docs/architecture.md#finalizers).
  */
 export const Finalizer = {
   /** On a Cluster: delete its deployment namespace and BundleDeployments first. */

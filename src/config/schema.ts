@@ -3,9 +3,9 @@
  * source of truth for the `FlotillaConfig` type, the defaults, validation
  * (`validate.ts`), which fields reload without a restart (`hot-reload.ts`)
  * and the generated reference (`scripts/config-reference.ts`). Every field
- * carries a `description`; defaults follow DESIGN §3 and the client-go /
+ * carries a `description`; defaults follow the client-go /
  * controller-runtime values the ecosystem is used to, and where we deviate
- * the description says why.
+ * the description says why (docs/architecture.md#configuration).
  *
  * Two custom annotations (kept out of TypeBox's own keywords):
  * - `x-hot-reload`: whether a change of the file takes effect without a

@@ -22,7 +22,7 @@ import { describeDiff, desiredPlacements, diffPlacements, isEmptyDiff, type Orac
 import { waitFor } from '../../src/util/wait.ts';
 
 /**
- * Dynamic workspaces (DESIGN §1, issue 5): namespaces are onboarded and
+ * Dynamic workspaces (docs/architecture.md#workspaces): namespaces are onboarded and
  * offboarded while the controller runs — by their labels in `selector`
  * mode, by a config reload that changes the mode — with `workspaces.offboard`
  * deciding whether an offboarded namespace's BundleDeployments and
