@@ -350,7 +350,7 @@ const LeaderElectionSchema = Type.Object(
     identity: Type.String({
       maxLength: 253,
       default: '',
-      description: 'This replica\'s identity in the Lease. Empty = the host name (the pod name) plus a random suffix, as client-go does.',
+      description: 'This replica\'s identity in the Lease. Empty = the host name (the pod name) plus a random suffix, as controller-runtime does.',
     }),
     leaseDurationSeconds: Type.Number({
       exclusiveMinimum: 0,
