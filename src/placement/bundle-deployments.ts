@@ -245,11 +245,6 @@ export function ownedFieldChanges(desired: BundleDeployment, existing: ExistingB
   return changes;
 }
 
-/** `namespace/name`: a BundleDeployment's identity (one per Bundle and Cluster). */
-export function bundleDeploymentKey(bd: { readonly metadata: { readonly name: string; readonly namespace?: string } }): string {
-  return keyOf(bd);
-}
-
 function keyOf(bd: { readonly metadata: { readonly name: string; readonly namespace?: string } }): string {
   return `${bd.metadata.namespace ?? ''}/${bd.metadata.name}`;
 }

@@ -99,10 +99,6 @@ export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.statusCode === 404;
 }
 
-export function isConflict(err: unknown): boolean {
-  return err instanceof ConflictError || (err instanceof ApiError && err.statusCode === 409);
-}
-
 export function isGone(err: unknown): boolean {
   return err instanceof ApiError && err.statusCode === 410;
 }
