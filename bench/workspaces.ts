@@ -56,7 +56,6 @@ import { Reflector } from '../src/runtime/informer/reflector.ts';
 import { Store } from '../src/runtime/informer/store.ts';
 import { deploymentNamespaceFor } from '../src/placement/deployment-namespace.ts';
 import { loadKubeConfig } from '../test/support/kube.ts';
-import { scrapeMetrics } from '../test/support/metrics.ts';
 import {
   T,
   bundleObject,

@@ -12,7 +12,6 @@ import {
   mapConcurrent,
   reportLoggedProblems,
   startPlacementEnv,
-  waitForConvergence,
   type FlotillaProcess,
   type PlacementEnv,
 } from '../support/flotilla.ts';
