@@ -1,5 +1,5 @@
 /**
- * Workspace benchmark (issue 5): onboarding latency, controller memory by
+ * Workspace benchmark (docs/architecture.md#workspaces): onboarding latency, controller memory by
  * workspace count, and cluster-wide vs per-namespace watches.
  *
  *   node_modules/.bin/node bench/workspaces.ts [--namespaces 100] [--workspaces 500] [--json FILE]
@@ -56,7 +56,6 @@ import { Reflector } from '../src/runtime/informer/reflector.ts';
 import { Store } from '../src/runtime/informer/store.ts';
 import { deploymentNamespaceFor } from '../src/placement/deployment-namespace.ts';
 import { loadKubeConfig } from '../test/support/kube.ts';
-import { scrapeMetrics } from '../test/support/metrics.ts';
 import {
   T,
   bundleObject,

@@ -1,9 +1,10 @@
 /**
  * Prints the configuration reference (Markdown) generated from the schema in
  * src/config/schema.ts, so the documentation cannot drift from what the
- * controller validates:
+ * controller validates. README.md embeds the output as its "Configuration
+ * reference" section, and a unit test fails when the two differ:
  *
- *   node scripts/config-reference.ts > docs/configuration.md
+ *   node scripts/config-reference.ts
  */
 import { allowedValues, typeName } from '../src/config/describe.ts';
 import { configLeafFields, rootSchema, type ConfigField, type JsonSchema } from '../src/config/fields.ts';

@@ -1,8 +1,9 @@
 /**
  * The desired state of the world as the baselines compute it: targeting from
- * the independent oracle (test/support/oracle.ts, written from DESIGN §1
- * without src/placement), and the objects' bodies from the API schema
- * (src/api) and the DESIGN's naming rules (deterministic deployment
+ * the independent oracle (test/support/oracle.ts, written from the rules in
+ * docs/architecture.md#targeting without src/placement), and the objects'
+ * bodies from the API schema (src/api) and the naming rules in
+ * docs/architecture.md#deterministic-names (deterministic deployment
  * namespace, content-addressed Content, BundleDeployment named after its
  * Bundle with the four placement labels). Shared by `direct` and `naive` so
  * the two baselines write the same objects and differ only in how and how
@@ -104,7 +105,7 @@ function counts(targeted: readonly string[], bdOf: (cluster: string) => OracleBu
   return { counts: c, nonReady };
 }
 
-/** A Bundle's status (DESIGN §1: observedGeneration, summary counts, nonReadyClusters, display). */
+/** A Bundle's status (docs/architecture.md#bundle-status: observedGeneration, summary counts, nonReadyClusters, display). */
 export function bundleStatus(bundle: BundleLike, targeted: readonly string[], bdOf: (cluster: string) => OracleBundleDeployment | undefined): Record<string, unknown> {
   const { counts: c, nonReady } = counts(targeted, bdOf);
   return {

@@ -1,7 +1,7 @@
 /**
  * BundleDeployment: one Bundle on one Cluster, in the Cluster's deployment
  * namespace. The controller writes spec; the agent applying it on the target
- * cluster writes status. DESIGN §1.
+ * cluster writes status (docs/architecture.md#bundledeployments).
  */
 import Type from 'typebox';
 import { Kind, Limits } from './constants.ts';

@@ -1,6 +1,7 @@
 /**
  * Bundle: a set of manifests and the rules (targets) that decide which
- * Clusters of the same workspace receive them. DESIGN §1.
+ * Clusters of the same workspace receive them
+ * (docs/architecture.md#targeting).
  */
 import Type from 'typebox';
 import { Kind, Limits } from './constants.ts';

@@ -1,6 +1,7 @@
 /**
  * ClusterGroup: a named label selector over the workspace's Clusters.
- * Membership is derived from the selector, never stored as truth. DESIGN §1.
+ * Membership is derived from the selector, never stored as truth
+ * (docs/architecture.md#clustergroups).
  */
 import Type from 'typebox';
 import { Kind } from './constants.ts';

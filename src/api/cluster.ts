@@ -1,7 +1,7 @@
 /**
  * Cluster: a deployment target. Its metadata labels are the facts targeting
  * uses; the controller gives it a deployment namespace for its
- * BundleDeployments. DESIGN §1.
+ * BundleDeployments (docs/architecture.md#clusters-and-deployment-namespaces).
  */
 import Type from 'typebox';
 import { Kind } from './constants.ts';

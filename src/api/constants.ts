@@ -31,9 +31,6 @@ export type Plural = (typeof Plural)[Kind];
 /** Every Flotilla kind shows up under `kubectl get flotilla`. */
 export const CATEGORY = 'flotilla';
 
-/** Field manager for server-side apply, so `managedFields` shows who owns what. */
-export const FIELD_MANAGER = 'flotilla';
-
 /**
  * Label keys. BundleDeployments carry the Bundle's and the Cluster's name and
  * namespace as labels so they can be listed by either side with a label
@@ -58,7 +55,7 @@ export const MANAGED_BY_VALUE = 'flotilla';
 
 /**
  * Finalizers. Each one guards a cleanup the controller must finish before the
- * object may disappear (DESIGN §2 "Finalizers").
+ * object may disappear (docs/architecture.md#finalizers).
  */
 export const Finalizer = {
   /** On a Cluster: delete its deployment namespace and BundleDeployments first. */

@@ -2,7 +2,7 @@
  * Content: a content-addressed, immutable copy of a Bundle's manifests,
  * shared by every Bundle with the same resources and by all their
  * BundleDeployments (copying manifests into each BundleDeployment bloats
- * etcd: Fleet #3202, #3482). Cluster-scoped. DESIGN §1.
+ * etcd: Fleet #3202, #3482). Cluster-scoped (docs/architecture.md#content).
  */
 import Type from 'typebox';
 import { Kind } from './constants.ts';

@@ -3,9 +3,9 @@
  * source of truth for the `FlotillaConfig` type, the defaults, validation
  * (`validate.ts`), which fields reload without a restart (`hot-reload.ts`)
  * and the generated reference (`scripts/config-reference.ts`). Every field
- * carries a `description`; defaults follow DESIGN §3 and the client-go /
+ * carries a `description`; defaults follow the client-go /
  * controller-runtime values the ecosystem is used to, and where we deviate
- * the description says why.
+ * the description says why (docs/architecture.md#configuration).
  *
  * Two custom annotations (kept out of TypeBox's own keywords):
  * - `x-hot-reload`: whether a change of the file takes effect without a
@@ -192,7 +192,7 @@ const ConcurrencySchema = Type.Object(
     poolThreads: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
       default: 'auto',
       description:
-        'Worker threads for selector matching and diff/hash/summary work. `auto` = available cores − 1 (at least 1), leaving the main thread a core for reflectors, actors and I/O. Needs a restart: the pool is sized when it is created.',
+        'Worker threads for selector matching (fan-out queries, answered from each worker\'s replica of the selector index). `auto` = available cores − 1 (at least 1), leaving the main thread a core for reflectors, actors and I/O. Needs a restart: the pool is sized when it is created.',
       [HOT_RELOAD_ANNOTATION]: false,
     }),
     poolWorkerMaxHeapMb: Type.Integer({
@@ -350,7 +350,7 @@ const LeaderElectionSchema = Type.Object(
     identity: Type.String({
       maxLength: 253,
       default: '',
-      description: 'This replica\'s identity in the Lease. Empty = the host name (the pod name) plus a random suffix, as client-go does.',
+      description: 'This replica\'s identity in the Lease. Empty = the host name (the pod name) plus a random suffix, as controller-runtime does.',
     }),
     leaseDurationSeconds: Type.Number({
       exclusiveMinimum: 0,

@@ -55,7 +55,10 @@ function lessThan(read: Reader, smaller: Path, larger: Path, orEqual: boolean): 
   ];
 }
 
-/** client-go's leaderelection.NewLeaderElector rejects the same combinations. */
+/**
+ * The orderings client-go's leaderelection.NewLeaderElector requires too (it is
+ * stricter on the second: renewDeadline must exceed 1.2 × retryPeriod).
+ */
 function leaderElectionTimings(read: Reader): SemanticIssue[] {
   return [
     ...lessThan(read, ['leaderElection', 'renewDeadlineSeconds'], ['leaderElection', 'leaseDurationSeconds'], false),

@@ -8,7 +8,7 @@ import type { KubeObject } from '../runtime/kube/resource.ts';
 /**
  * Reasons that mean "the object as written cannot be applied; fix it": the
  * controller reports them on a False condition and an Event and does not
- * retry until the object changes (DESIGN §3, terminal errors). Transient
+ * retry until the object changes (docs/architecture.md#errors-and-dead-letters). Transient
  * states (waiting for agents, not yet targeted) are not among them.
  */
 const invalidReasons: ReadonlySet<string> = new Set<string>([

@@ -21,11 +21,11 @@ function rvOf(obj: KubeObject | undefined | null): bigint | undefined {
  *
  * A reconcile that runs between a write and its watch event would otherwise
  * see the stale cached object and repeat the write (a needless write, or a
- * 409 on an optimistic-lock patch). client-go's controllers solve this with
- * "expectations"; here every write's response is kept and preferred over
- * the cache while it is newer. resourceVersions are opaque by contract, but
- * one etcd's are increasing integers; when they are not numeric the cache
- * wins, which is merely the behaviour without this overlay.
+ * 409 on an optimistic-lock patch). Kubernetes' built-in controllers solve
+ * this with "expectations"; here every write's response is kept and
+ * preferred over the cache while it is newer. resourceVersions are opaque
+ * by contract, but one etcd's are increasing integers; when they are not
+ * numeric the cache wins, which is merely the behaviour without this overlay.
  */
 export class RecentWrites {
   readonly #entries = new Map<string, Entry>();

@@ -308,16 +308,6 @@ function buildCompiled(requirements: Requirement[]): CompiledSelector {
 const NOTHING = new CompiledSelector('nothing', []);
 const EVERYTHING = new CompiledSelector('everything', []);
 
-/** The selector that matches nothing (an absent selector). */
-export function nothingSelector(): CompiledSelector {
-  return NOTHING;
-}
-
-/** The selector that matches everything (`{}`). */
-export function everythingSelector(): CompiledSelector {
-  return EVERYTHING;
-}
-
 export interface CompileOptions {
   /** Prefix for field paths in errors, e.g. `spec.targets[2].clusterSelector`. */
   readonly path?: string;

@@ -122,14 +122,6 @@ export function labelValueErrors(value: string): string[] {
   return errs;
 }
 
-export function isValidLabelKey(key: string): boolean {
-  return qualifiedNameErrors(key).length === 0;
-}
-
-export function isValidLabelValue(value: string): boolean {
-  return labelValueErrors(value).length === 0;
-}
-
 /** Field errors for one label key at `path` (apimachinery's `ValidateLabelName`). */
 export function validateLabelKey(key: unknown, path: string): FieldError[] {
   if (typeof key !== 'string') return [fieldError('Invalid', path, 'must be a string', key)];

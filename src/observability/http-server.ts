@@ -5,8 +5,10 @@
  * - `/healthz` (alias `/livez`): liveness — the process and its event loop
  *   work. Never depends on the API server.
  * - `/readyz`: readiness — every check registered by the runtime passes
- *   (`informer-sync:<type>`, `leader-election`, ...). `?verbose` lists each
- *   check; `?exclude=<name>` skips one; `/readyz/<name>` runs one.
+ *   (`informer-sync`: every informer has listed once; `shutdown`: not
+ *   shutting down; leadership is not one of them, so a warm standby is
+ *   ready). `?verbose` lists each check; `?exclude=<name>` skips one;
+ *   `/readyz/<name>` runs one.
  *
  * One server per bind address: when metrics and health share an address,
  * one server serves both; `0` disables an endpoint.

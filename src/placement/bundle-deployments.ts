@@ -1,6 +1,7 @@
 /**
- * Desired BundleDeployments and the diff against the cached ones (DESIGN §1,
- * §2). The controller owns exactly these fields of a BundleDeployment:
+ * Desired BundleDeployments and the diff against the cached ones
+ * (docs/architecture.md#bundledeployments). The controller owns exactly
+ * these fields of a BundleDeployment:
  *
  *   metadata.labels  flotilla.dev/{bundle-name,bundle-namespace,cluster-name,cluster-namespace}
  *   spec             contentName, deploymentID, options, paused
@@ -13,7 +14,8 @@
  * time, never as a duplicate.
  *
  * Pausing (`Bundle.spec.paused`, or `Cluster.spec.paused` for one Cluster):
- * DESIGN says "existing BundleDeployments are kept but not updated". Here:
+ * the API promises that existing BundleDeployments are kept but not updated
+ * (docs/architecture.md#pausing). Here:
  *   - an existing BundleDeployment is never updated while paused, even if its
  *     content, options or labels differ (it is "retained");
  *   - nor is it deleted when its Cluster stops being targeted: pausing

@@ -1,7 +1,7 @@
 /**
  * Setting status conditions the way `meta.SetStatusCondition` does, so that
  * recomputing a status from an unchanged world yields a byte-identical
- * object (and so zero writes, DESIGN §2):
+ * object (and so zero writes, docs/architecture.md#minimal-writes):
  *
  * - `lastTransitionTime` changes only when `status` changes; a new reason,
  *   message or observedGeneration updates the condition in place;

@@ -1,8 +1,9 @@
 /**
  * The deployment namespace of a Cluster: where its BundleDeployments live
- * (DESIGN §1). Its name is a pure function of workspace and Cluster name, so
- * every step that needs it (creating it, placing BundleDeployments, cleaning
- * up after a crash) computes the same name without reading any state.
+ * (docs/architecture.md#clusters-and-deployment-namespaces). Its name is a
+ * pure function of workspace and Cluster name, so every step that needs it
+ * (creating it, placing BundleDeployments, cleaning up after a crash)
+ * computes the same name without reading any state.
  *
  *   flotilla-<workspace>-<cluster>-<8 hex of sha256("<workspace>/<cluster>")>
  *

@@ -1,9 +1,11 @@
 /**
- * The state of one BundleDeployment, as Fleet defines it
- * (`summary.GetDeploymentState`), and counting states into summaries.
+ * The state of one BundleDeployment, and counting states into summaries.
+ * The state names are Fleet's; the rule is not quite: Fleet's
+ * `summary.GetDeploymentState` decides with an ordered switch and ranks
+ * WaitApplied above OutOfSync and Modified (`StateRank`).
  *
- * A BundleDeployment's state is the **worst** of the states whose condition
- * holds, in `DeploymentState` order (best to worst):
+ * Here a BundleDeployment's state is the **worst** of the states whose
+ * condition holds, in `DeploymentState` order (best to worst):
  *
  *   Ready        none of the below
  *   NotReady     `status.ready` is not true

@@ -1,9 +1,10 @@
 /**
  * A Bundle's status, computed from its targeted Clusters and the cached
- * statuses of its BundleDeployments (DESIGN §1). Pure and deterministic:
- * given the previous status as input, an unchanged world yields an equal
- * (in fact byte-identical) status, so the controller can compare with
- * `statusEqual` and skip the write (DESIGN §2, Fleet #3163).
+ * statuses of its BundleDeployments (docs/architecture.md#bundle-status).
+ * Pure and deterministic: given the previous status as input, an unchanged
+ * world yields an equal (in fact byte-identical) status, so the controller
+ * can compare with `statusEqual` and skip the write
+ * (docs/architecture.md#minimal-writes, Fleet #3163).
  *
  * Counting: every targeted Cluster counts once, in the state of its
  * BundleDeployment (`bundleDeploymentState`; no BundleDeployment yet is

@@ -1,7 +1,7 @@
 /**
- * Fan-out support (DESIGN §2): which facts a Bundle's targeting depends on,
- * so that when a Cluster or ClusterGroup changes, only the Bundles whose
- * decision may change are reconciled.
+ * Fan-out support (docs/architecture.md#fan-out): which facts a Bundle's
+ * targeting depends on, so that when a Cluster or ClusterGroup changes, only
+ * the Bundles whose decision may change are reconciled.
  *
  * A Bundle's decision for a Cluster is a function of the results of its
  * targets' criteria for that Cluster. If no criterion's result changes, the
@@ -149,11 +149,10 @@ export interface ClusterFanOutFacts extends ClusterFacts {
 }
 
 /**
- * Event filter for Cluster updates (DESIGN §2: "only label, spec or
- * namespace changes of a Cluster trigger this, never its status
- * heartbeats", Fleet #3796). True when labels, spec, the deployment
- * namespace (`status.namespace`: BundleDeployments can only be created once
- * it exists) or deletion state differ.
+ * Event filter for Cluster updates: status heartbeats must never fan out
+ * (Fleet #3796; docs/architecture.md#fan-out). True when labels, spec, the
+ * deployment namespace (`status.namespace`: BundleDeployments can only be
+ * created once it exists) or deletion state differ.
  */
 export function clusterChangeTriggersFanOut(before: ClusterFanOutFacts, after: ClusterFanOutFacts): boolean {
   return (

@@ -1,6 +1,6 @@
 /**
- * Targeting: which Clusters of a Bundle's workspace receive it (DESIGN §1,
- * Fleet's semantics).
+ * Targeting: which Clusters of a Bundle's workspace receive it (Fleet's
+ * semantics; docs/architecture.md#targeting).
  *
  * - All criteria set on a target must match: `clusterName` equal,
  *   `clusterSelector` on the Cluster's labels, `clusterGroup` (the Cluster is

@@ -1,9 +1,11 @@
 /**
  * Error classes a reconcile can end with, and the classification the
- * scheduler uses to decide what happens next. The split follows client-go's
- * practice: transient failures back off per key, conflicts retry from fresh
- * cache state, throttling honours the server's Retry-After, and terminal
- * (invalid input) failures dead-letter the key until its object changes.
+ * scheduler uses to decide what happens next. The split follows common
+ * controller practice: transient failures back off per key (client-go's
+ * work queue), conflicts retry from fresh cache state, throttling honours
+ * the server's Retry-After, and terminal (invalid input) failures are not
+ * retried (controller-runtime's `reconcile.TerminalError`); here they
+ * dead-letter the key until its object changes.
  */
 
 export type ErrorKind = 'transient' | 'conflict' | 'throttled' | 'terminal';

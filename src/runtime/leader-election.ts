@@ -58,9 +58,10 @@ function leaderGauge(registry: Registry): Gauge<'name'> {
  * skew between replicas does not matter); the leader renews every
  * `retryPeriod` and gives up leadership if it cannot renew for
  * `renewDeadline`; every write is an optimistic-concurrency update, so two
- * candidates can never both win. Unlike client-go's default, losing the
- * lease does not exit the process: reconciling stops at once and the replica
- * goes back to standby with its caches warm.
+ * candidates can never both win. Unlike the usual client-go and
+ * controller-runtime set-up, where losing the lease ends the process, losing
+ * it here stops reconciling at once and the replica goes back to standby
+ * with its caches warm.
  */
 export class LeaderElector {
   readonly #o: LeaderElectorOptions;

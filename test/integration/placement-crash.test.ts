@@ -26,7 +26,8 @@ import { describeDiff, desiredPlacements, diffPlacements, expectedSummary, isEmp
 import { waitFor } from '../../src/util/wait.ts';
 
 /**
- * DESIGN §2 "Deterministic names make every step idempotent": the controller
+ * Deterministic names make every step idempotent
+ * (docs/architecture.md#deterministic-names): the controller
  * is killed with SIGKILL in the middle of a ~1,000-BundleDeployment fan-out;
  * while it is down the world changes (Bundles deleted and retargeted, a
  * Cluster relabelled); a new controller must converge to exactly the set the

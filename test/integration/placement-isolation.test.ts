@@ -20,7 +20,7 @@ import {
 import { describeDiff, desiredPlacements, diffPlacements, isEmptyDiff, placementKey } from '../support/oracle.ts';
 
 /**
- * The workspace is a tenant boundary (DESIGN §1): two workspaces hold
+ * The workspace is a tenant boundary (docs/architecture.md#workspaces): two workspaces hold
  * identically named and labelled Clusters, ClusterGroups and Bundles, and
  * every Bundle's BundleDeployments land only in its own workspace's
  * deployment namespaces. A namespace that is not a workspace holds the same

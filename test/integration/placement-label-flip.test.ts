@@ -12,7 +12,6 @@ import {
   mapConcurrent,
   reportLoggedProblems,
   startPlacementEnv,
-  waitForConvergence,
   type FlotillaProcess,
   type PlacementEnv,
 } from '../support/flotilla.ts';
@@ -23,7 +22,7 @@ import { waitFor } from '../../src/util/wait.ts';
  * Fleet #3163 as a test: 500 Bundles target `env=prod`; labelling one more
  * Cluster `env=prod` must create exactly 500 BundleDeployments and update
  * the 500 Bundle summaries, and write nothing else. Then a restart over the
- * converged world must write nothing at all (DESIGN §2 "Minimal writes").
+ * converged world must write nothing at all (docs/architecture.md#minimal-writes).
  */
 
 const ws = 'flip';

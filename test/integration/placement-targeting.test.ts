@@ -22,7 +22,7 @@ import {
 import { targetedClusterNames, type OracleTarget } from '../support/oracle.ts';
 
 /**
- * Targeting semantics (DESIGN §1) checked against the BundleDeployments the
+ * Targeting semantics (docs/architecture.md#targeting) checked against the BundleDeployments the
  * controller really creates: one workspace, eight Clusters with varied
  * labels, six ClusterGroups, and a table of Bundles each with its expected
  * set of clusters (written by hand, and cross-checked with the oracle so a

@@ -22,7 +22,7 @@ import { describeDiff, desiredPlacements, diffPlacements, isEmptyDiff, type Orac
 import { waitFor } from '../../src/util/wait.ts';
 
 /**
- * Dynamic workspaces (DESIGN §1, issue 5): namespaces are onboarded and
+ * Dynamic workspaces (docs/architecture.md#workspaces): namespaces are onboarded and
  * offboarded while the controller runs — by their labels in `selector`
  * mode, by a config reload that changes the mode — with `workspaces.offboard`
  * deciding whether an offboarded namespace's BundleDeployments and
@@ -271,7 +271,6 @@ const wsA = 'iso-a';
 const wsB = 'iso-b';
 
 test('(f) isolation while a workspace with identical Clusters is onboarded and offboarded repeatedly', async () => {
-  const { admin } = env;
   const clusters = { c1: { env: 'prod' }, c2: { env: 'prod', tier: 'x' } };
   await createNamespace(wsA, ON);
   workspaceCount += 1;
@@ -324,7 +323,6 @@ test('(f) isolation while a workspace with identical Clusters is onboarded and o
 });
 
 test('(e) a mode change in the config file (selector → static) onboards and offboards live', async () => {
-  const { admin } = env;
   const only = 'static-only';
   await createNamespace(only);
   await populate(only);

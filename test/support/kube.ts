@@ -1,7 +1,6 @@
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { type KubeConfig } from '@kubernetes/client-node';
 import { apiStatusCode, describeError } from '../../src/controlplane/manifests.ts';
-import { waitFor } from '../../src/util/wait.ts';
 
 export { waitFor, type WaitForOptions } from '../../src/util/wait.ts';
 export { apiStatusCode, applyManifests, describeError, loadKubeConfig, parseManifests, type ApplyOptions } from '../../src/controlplane/manifests.ts';

@@ -1,7 +1,7 @@
 /**
  * An independent oracle for placement: which Clusters each Bundle should be
  * deployed to, computed from the objects as read from the API, straight from
- * the semantics in DESIGN §1 (Fleet's). Tests compare what the controller
+ * the semantics in docs/architecture.md#targeting (Fleet's). Tests compare what the controller
  * really created against it.
  *
  * Deliberately written without `src/placement` or `src/labels`: an oracle

@@ -12,7 +12,11 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
  * histograms are observed per reconcile, through children bound once.
  */
 
-/** client-go: `prometheus.ExponentialBuckets(10e-9, 10, 10)`, 10 ns … 10 s. */
+/**
+ * Kubernetes' workqueue metrics provider (k8s.io/component-base):
+ * `ExponentialBuckets(10e-9, 10, 10)`, 10 ns … 10 s. (controller-runtime's
+ * own provider uses 12 buckets, up to 1000 s.)
+ */
 const WORKQUEUE_BUCKETS = Array.from({ length: 10 }, (_, i) => Number((1e-8 * 10 ** i).toPrecision(1)));
 
 /** controller-runtime's `controller_runtime_reconcile_time_seconds` buckets. */

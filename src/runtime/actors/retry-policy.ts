@@ -1,7 +1,11 @@
 import type { Classification } from '../errors.ts';
 import type { BackoffOptions, DeadLetterCause } from './types.ts';
 
-/** client-go's `DefaultItemBasedRateLimiter`: 5 ms doubling to 1000 s; plus ±10 % jitter. */
+/**
+ * The per-item part of client-go's `DefaultControllerRateLimiter` (5 ms
+ * doubling to 1000 s), which controller-runtime uses too; plus ±10 % jitter.
+ * (`DefaultItemBasedRateLimiter` starts at 1 ms.)
+ */
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = { baseMs: 5, maxMs: 1_000_000, jitter: 0.1 };
 
 /** A conflict only needs a fresh read: retry fast, but never hot-loop against a fight. */

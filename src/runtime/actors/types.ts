@@ -67,7 +67,7 @@ export interface DeadLetterDetails {
 export type DeadLetterHook = (key: string, error: unknown, details: DeadLetterDetails) => Promise<void> | void;
 
 export interface BackoffOptions {
-  /** First retry delay (client-go: 5 ms). */
+  /** First retry delay (client-go's default controller rate limiter: 5 ms). */
   baseMs: number;
   /** Cap of the doubling (client-go: 1000 s). */
   maxMs: number;

@@ -6,9 +6,9 @@ export interface BackoffSettings {
 }
 
 /**
- * client-go's reflector backoff (wait.NewExponentialBackoffManager with
- * 800 ms initial, 30 s cap, 2 min reset, jitter 1.0): each consecutive
- * failure doubles the wait, the wait is stretched by up to `jitter`×, and a
+ * client-go's reflector backoff (800 ms initial, factor 2, 30 s cap, reset
+ * after 2 min without failure, jitter 1.0): each consecutive failure
+ * doubles the wait, the wait is stretched by up to `jitter`×, and a
  * stretch of `resetAfterMs` without failure starts over from the initial
  * delay — so a flapping API server is not hammered, and a healthy one that
  * hiccups once is retried quickly.

@@ -3,7 +3,7 @@
  * worker holds one (the main thread holds the authoritative index and
  * produces the deltas). The replica is what makes offloading pay: tasks name
  * keys and a required sequence instead of shipping selectors (which costs
- * ~60x more than matching inline, DESIGN §3).
+ * ~60x more than matching inline, docs/architecture.md#worker-pool).
  *
  * Guarantees:
  * - deltas apply in sequence order; a batch that skips ahead is refused

@@ -1,6 +1,6 @@
 /**
  * Selector matching offloaded to worker threads that hold their own replica
- * of the selector index (DESIGN §3 "Worker pool").
+ * of the selector index (docs/architecture.md#worker-pool).
  *
  * Shape, and why:
  * - The main thread owns the authoritative `SelectorIndex`. Every mutation
