@@ -30,7 +30,7 @@ import {
   type BundleObject,
   type ClusterGroupObject,
   type ContentObject,
-  type PlacementContext,
+  PlacementContext,
 } from './placement-context.ts';
 import type { WorkspaceChange } from './workspace-events.ts';
 
@@ -105,7 +105,9 @@ export class BundleReconciler {
         // to this Bundle again.
         const nsName = deploymentNamespaceFor(workspace, name);
         const ns = ctx.writer.fresher('Namespace', nsName, ctx.namespaces.store.get(nsName));
-        if (!ns || ns.metadata.deletionTimestamp) continue;
+        // Only into the namespace the Cluster owns: never one squatting on its
+        // name (the Cluster reports that conflict), never while it goes.
+        if (!ns || ns.metadata.deletionTimestamp || !PlacementContext.ownsDeploymentNamespace(objectKey(cluster), ns)) continue;
         desired.push(desiredBundleDeployment({ bundle, cluster, contentName: validContent }));
       }
       desiredDeploymentID = bundleDeploymentID(bundle, validContent);
@@ -258,7 +260,23 @@ export function bundleController(ctx: PlacementContext, sources: PlacementSource
         e.type === 'deleted' ? requests(store.indexKeys(Index.bundleContent, objectKey(e.obj)), Lane.dependency) : undefined,
       ),
       watch(sources.fanOut, ({ bundles }: FanOutTargets) => requests(bundles, Lane.dependency)),
-      watch(sources.workspaceChanges, ({ workspace }: WorkspaceChange) => requests(store.indexKeys(Index.namespace, workspace), Lane.dependency)),
+      // Onboarding looks at every Bundle again, and at every Bundle that has
+      // BundleDeployments but is gone (deleted while the namespace was
+      // offboarded with retain): their keys sweep the orphans.
+      watch(sources.workspaceChanges, ({ workspace }: WorkspaceChange) => [
+        requests(store.indexKeys(Index.namespace, workspace), Lane.dependency)!,
+        requests(goneOwners(ctx, workspace), Lane.dependency)!,
+      ]),
     ],
   };
+}
+
+/** Keys of Bundles of `workspace` that BundleDeployments name but the cache no longer has. */
+function goneOwners(ctx: PlacementContext, workspace: string): Set<string> {
+  const gone = new Set<string>();
+  for (const bd of ctx.bundleDeployments.store.byIndex(Index.bdWorkspace, workspace)) {
+    const owner = owningBundleKey(bd);
+    if (owner !== undefined && ctx.bundles.store.get(owner) === undefined) gone.add(owner);
+  }
+  return gone;
 }

@@ -14,7 +14,7 @@ import { forObjects, Lane, objectEvents, requests, watch, type ObjectEvent } fro
 import { owningClusterKey } from '../placement/bundle-deployments.ts';
 import type { PlacementController, PlacementSources } from './controller-definition.ts';
 import { Index, PlacementContext, type BundleDeploymentObject } from './placement-context.ts';
-import { deploymentNamespaceTurnover, type WorkspaceChange } from './workspace-events.ts';
+import type { WorkspaceChange } from './workspace-events.ts';
 import { withoutStalled } from './dead-letter.ts';
 import { offboardCluster } from './offboarding.ts';
 
@@ -74,7 +74,7 @@ export class ClusterReconciler {
         reason: ConditionReason.NamespaceTerminating,
         message: `deployment namespace ${deploymentNs} is being deleted; it is recreated once gone`,
       };
-    } else if (PlacementContext.clusterKeyOfDeploymentNamespace(nsObj) !== rc.key) {
+    } else if (!PlacementContext.ownsDeploymentNamespace(rc.key, nsObj)) {
       throw new TerminalError('NamespaceConflict', `namespace ${deploymentNs} exists but does not belong to Cluster ${rc.key}; delete or rename it`);
     }
 
@@ -127,7 +127,14 @@ export function clusterController(ctx: PlacementContext, sources: PlacementSourc
         if (e.type === 'updated' && e.resync) return undefined;
         return requests(key, deploymentsChanged(Lane.dependency));
       }),
-      watch(objectEvents(ctx.namespaces), (e: ObjectEvent<KubeObject>) => requests(deploymentNamespaceTurnover(e), Lane.dependency)),
+      // A namespace with a Cluster's deployment-namespace name appearing or
+      // going — its own, or one squatting on the name — changes what the
+      // Cluster reports; as a change, it also releases a dead-lettered key.
+      watch(objectEvents(ctx.namespaces), (e: ObjectEvent<KubeObject>) => {
+        if (e.type === 'added' && e.initialList) return undefined;
+        if (e.type === 'updated' && (e.resync || !(predicates.deletionStarted(e.old, e.obj) || predicates.labelsChanged(e.old, e.obj)))) return undefined;
+        return requests(store.indexKeys(Index.clusterDeploymentNamespace, e.obj.metadata.name ?? ''), Lane.change);
+      }),
       watch(sources.workspaceChanges, ({ workspace }: WorkspaceChange) => requests(store.indexKeys(Index.namespace, workspace), Lane.dependency)),
     ],
   };

@@ -54,7 +54,7 @@ export async function offboardCluster(ctx: PlacementContext, cluster: ClusterObj
     const nsObj = ctx.writer.fresher('Namespace', nsName, ctx.namespaces.store.get(nsName));
     // Deleting the namespace removes its BundleDeployments with it; the
     // finalizer can go as soon as the deletion is accepted.
-    if (nsObj && !nsObj.metadata.deletionTimestamp && PlacementContext.clusterKeyOfDeploymentNamespace(nsObj) === objectKey(cluster)) {
+    if (nsObj && !nsObj.metadata.deletionTimestamp && PlacementContext.ownsDeploymentNamespace(objectKey(cluster), nsObj)) {
       await ignoreNotFound(ctx.writer.delete('Namespace', nsObj, OFFBOARDED, signal));
     }
   }

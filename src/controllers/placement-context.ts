@@ -9,6 +9,7 @@ import type { ClusterGroup } from '../api/cluster-group.ts';
 import type { Content } from '../api/content.ts';
 import type { Logger } from '../observability/logger.ts';
 import { owningBundleKey, owningClusterKey } from '../placement/bundle-deployments.ts';
+import { deploymentNamespaceFor } from '../placement/deployment-namespace.ts';
 import { targetDependencies, type TargetDependencies } from '../placement/target-dependencies.ts';
 import type { InformerFactory, InformerOptions } from '../runtime/informer/informer-factory.ts';
 import type { Store } from '../runtime/informer/store.ts';
@@ -35,8 +36,12 @@ export const Index = {
   bundleGroupSelector: 'group-selector',
   /** Bundles by `namespace/cluster` for each `clusterName` a target names. */
   bundleClusterRef: 'cluster-ref',
+  /** Clusters by the name their deployment namespace has (or would have). */
+  clusterDeploymentNamespace: 'deployment-namespace',
   /** BundleDeployments by `bundleNamespace/bundleName`. */
   bdBundle: 'bundle',
+  /** BundleDeployments by the workspace (namespace) of their Bundle. */
+  bdWorkspace: 'workspace',
   /** BundleDeployments by `clusterNamespace/clusterName`. */
   bdCluster: 'cluster',
   /** BundleDeployments by `spec.contentName`. */
@@ -105,7 +110,13 @@ const inWorkspace = (bundle: BundleObject, names: readonly string[]): string[] =
 /** How each cache the placement controllers read is indexed; informers and in-memory stores alike. */
 export const placementCacheSpecs = {
   namespaces: { type: builtinTypes.namespace, builtinIndexes: ['label'] },
-  clusters: { type: KindResources.Cluster, builtinIndexes: ['namespace'] },
+  clusters: {
+    type: KindResources.Cluster,
+    builtinIndexes: ['namespace'],
+    indexers: {
+      [Index.clusterDeploymentNamespace]: (c: ClusterObject) => [deploymentNamespaceFor(c.metadata.namespace ?? '', c.metadata.name)],
+    },
+  },
   clusterGroups: { type: KindResources.ClusterGroup, builtinIndexes: ['namespace'] },
   bundles: {
     type: KindResources.Bundle,
@@ -123,6 +134,7 @@ export const placementCacheSpecs = {
     indexers: {
       [Index.bdBundle]: (bd: BundleDeploymentObject) => one(owningBundleKey(bd)),
       [Index.bdCluster]: (bd: BundleDeploymentObject) => one(owningClusterKey(bd)),
+      [Index.bdWorkspace]: (bd: BundleDeploymentObject) => one(bd.metadata.labels?.[Label.BundleNamespace]),
       [Index.bdContent]: (bd: BundleDeploymentObject) => one(bd.spec?.contentName),
     },
   },
@@ -214,6 +226,16 @@ export class PlacementContext implements PlacementCaches {
 
   isWorkspace(namespace: string | undefined): boolean {
     return namespace !== undefined && this.workspaces.isWorkspace(this.namespaces.store.get(namespace));
+  }
+
+  /**
+   * Whether `ns` is the deployment namespace of the Cluster `clusterKey`:
+   * one we made for it, not one that merely has its name. BundleDeployments
+   * are written only into a namespace this holds for (a namespace created
+   * beforehand by someone else must not receive another tenant's deployments).
+   */
+  static ownsDeploymentNamespace(clusterKey: string, ns: KubeObject): boolean {
+    return PlacementContext.clusterKeyOfDeploymentNamespace(ns) === clusterKey;
   }
 
   /** The Cluster a deployment namespace belongs to, if it is one of ours. */

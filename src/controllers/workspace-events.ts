@@ -1,6 +1,5 @@
 import type { ConfigChange } from '../config/watch.ts';
 import type { Logger } from '../observability/logger.ts';
-import { predicates } from '../runtime/informer/event-handlers.ts';
 import type { KubeObject } from '../runtime/kube/resource.ts';
 import { Emitter, objectEvents, type EventSource, type ObjectEvent } from '../runtime/watches.ts';
 import { PlacementContext } from './placement-context.ts';
@@ -58,13 +57,4 @@ export class WorkspaceEvents implements EventSource<WorkspaceChange> {
         return;
     }
   }
-}
-
-/** Whether a namespace event is its Cluster's deployment namespace appearing or going (the Cluster reports it). */
-export function deploymentNamespaceTurnover(e: ObjectEvent<KubeObject>): string | undefined {
-  const clusterKey = PlacementContext.clusterKeyOfDeploymentNamespace(e.obj);
-  if (!clusterKey) return undefined;
-  if (e.type === 'added') return e.initialList ? undefined : clusterKey;
-  if (e.type === 'deleted') return clusterKey;
-  return !e.resync && predicates.deletionStarted(e.old, e.obj) ? clusterKey : undefined;
 }
