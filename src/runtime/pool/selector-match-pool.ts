@@ -345,16 +345,6 @@ export class SelectorMatchPool {
     return (await this.execute({ kind: 'selectorsChangedBetween', partition, oldLabels, newLabels })).value;
   }
 
-  /** Batch: for each known label set id, the selectors matching it. */
-  async selectorsMatchingLabelSets(labelSetIds: readonly string[]): Promise<Map<string, string[]>> {
-    return (await this.execute({ kind: 'selectorsMatchingLabelSets', labelSetIds })).value;
-  }
-
-  /** Batch: for each known selector id, the label sets it matches. */
-  async labelSetsMatchingSelectors(selectorIds: readonly string[]): Promise<Map<string, string[]>> {
-    return (await this.execute({ kind: 'labelSetsMatchingSelectors', selectorIds })).value;
-  }
-
   /**
    * Runs a pure function module over the index: in a worker against its
    * replica, or inline when `cost` is small. For summaries/diffs over large

@@ -43,23 +43,6 @@ export function executeBuiltinTask(
       return index.labelSetsMatching(task.partition, selector ?? compileTrustedSelector(task.selector));
     case 'selectorsChangedBetween':
       return index.selectorsChangedBetween(task.partition, task.oldLabels, task.newLabels);
-    case 'selectorsMatchingLabelSets': {
-      // A Map, not an object: ids are opaque strings and could collide with Object.prototype members.
-      const out = new Map<string, string[]>();
-      for (const id of task.labelSetIds) {
-        const entry = index.getLabels(id);
-        if (entry) out.set(id, index.selectorsMatching(entry.partition, entry.labels));
-      }
-      return out;
-    }
-    case 'labelSetsMatchingSelectors': {
-      const out = new Map<string, string[]>();
-      for (const id of task.selectorIds) {
-        const entry = index.getSelector(id);
-        if (entry) out.set(id, index.labelSetsMatching(entry.partition, entry.selector));
-      }
-      return out;
-    }
   }
 }
 
@@ -81,21 +64,5 @@ export function builtinTaskCost(index: SelectorIndexReader, task: Exclude<PoolTa
       return index.costOfLabelSetsMatching(task.partition, selector ?? compileTrustedSelector(task.selector));
     case 'selectorsChangedBetween':
       return index.costOfSelectorsChangedBetween(task.partition, task.oldLabels, task.newLabels);
-    case 'selectorsMatchingLabelSets': {
-      let cost = 0;
-      for (const id of task.labelSetIds) {
-        const entry = index.getLabels(id);
-        if (entry) cost += index.costOfSelectorsMatching(entry.partition, entry.labels);
-      }
-      return cost;
-    }
-    case 'labelSetsMatchingSelectors': {
-      let cost = 0;
-      for (const id of task.selectorIds) {
-        const entry = index.getSelector(id);
-        if (entry) cost += index.costOfLabelSetsMatching(entry.partition, entry.selector);
-      }
-      return cost;
-    }
   }
 }
