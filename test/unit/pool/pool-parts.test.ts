@@ -7,8 +7,9 @@ import { compileSelector } from '../../../src/labels/selector.ts';
 import { ConflictError, TerminalError, ThrottledError, TransientError } from '../../../src/runtime/errors.ts';
 import { AdmissionGate } from '../../../src/runtime/pool/admission.ts';
 import { decodeError, encodeError, WorkerTaskError } from '../../../src/runtime/pool/error-codec.ts';
-import type { DeltaBatch, IndexDelta, ReplicaControl } from '../../../src/runtime/pool/protocol.ts';
+import type { DeltaBatch, IndexDelta } from '../../../src/runtime/pool/protocol.ts';
 import { IndexReplica, ReplicaGapError } from '../../../src/runtime/pool/replica.ts';
+import { replicaControl } from '../../../src/runtime/pool/replica-endpoint.ts';
 import { ReplicaLink } from '../../../src/runtime/pool/replica-link.ts';
 import { selectorWorkerUrl } from '../../../src/runtime/pool/worker-url.ts';
 import { waitUntil } from './helpers.ts';
@@ -146,12 +147,7 @@ describe('ReplicaLink', () => {
   function localReplica() {
     const { port1, port2 } = new MessageChannel();
     const replica = new IndexReplica();
-    const control: ReplicaControl = {
-      loadSnapshot: (s) => replica.loadSnapshot(s),
-      applyDeltas: (b) => replica.applyDeltas(b),
-      status: () => replica.status(0),
-    };
-    Comlink.expose(control, port1 as unknown as Comlink.Endpoint);
+    Comlink.expose(replicaControl(replica, 0), port1 as unknown as Comlink.Endpoint);
     return { replica, workerEnd: port1, mainEnd: port2 };
   }
 
