@@ -164,11 +164,11 @@ describe('ReplicaLink', () => {
       died: (_, reason) => deaths.push(reason),
     }, silentLogger);
     // No snapshot yet: the replica refuses deltas, the link recovers with a snapshot.
-    link.sendDeltas(1, [upsert('a', 'x'), upsert('b', 'y')]);
+    link.sendDeltas(batch(1, upsert('a', 'x'), upsert('b', 'y')));
     await waitUntil(() => link.ackedSeq === 2, 'snapshot acknowledged');
     assert.equal(snapshots, 1);
     assert.equal(replica.seq, 2);
-    link.sendDeltas(3, [upsert('c', 'z')]);
+    link.sendDeltas(batch(3, upsert('c', 'z')));
     await waitUntil(() => link.ackedSeq === 3, 'delta acknowledged');
     assert.deepEqual(replica.index.labelSetIds('p'), ['a', 'b', 'c']);
     assert.deepEqual(deaths, []);
