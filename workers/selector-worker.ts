@@ -1,49 +1,18 @@
 /**
  * Selector pool worker (Piscina task module). Keeps a replica of the selector
- * index, fed over a dedicated control channel (comlink-exposed
- * `ReplicaControl`), and answers tasks that name the sequence they need.
+ * index, fed over a dedicated control channel (src/runtime/pool/replica-endpoint.ts),
+ * and answers tasks that name the sequence they need.
  *
  * Imports stay light on purpose (labels + pool internals only): a worker is
  * (re)started on crash and on resize, and e.g. @kubernetes/client-node would
  * add ~0.85 s to every start.
  */
-import { MessageChannel, parentPort, threadId } from 'node:worker_threads';
-import * as Comlink from 'comlink';
 import { encodeError } from '../src/runtime/pool/error-codec.ts';
-import type { ReplicaControl, ReplicaHello, TaskEnvelope, TaskReply } from '../src/runtime/pool/protocol.ts';
-import { IndexReplica } from '../src/runtime/pool/replica.ts';
+import type { TaskEnvelope, TaskReply } from '../src/runtime/pool/protocol.ts';
+import { threadReplica } from '../src/runtime/pool/replica-endpoint.ts';
 import { executeTask } from '../src/runtime/pool/tasks.ts';
 
-/**
- * One replica per thread even if the module were instantiated twice (Piscina
- * tries `require()` before `import()`): the second instance reuses the first.
- */
-const replicaKey = Symbol.for('flotilla.selectorWorker.replica');
-const registry = globalThis as { [replicaKey]?: IndexReplica };
-
-function startReplica(): IndexReplica {
-  const existing = registry[replicaKey];
-  if (existing) return existing;
-  const replica = new IndexReplica();
-  registry[replicaKey] = replica;
-  // Outside a worker (e.g. imported by a type check or a test) there is no one to talk to.
-  if (parentPort) {
-    const { port1, port2 } = new MessageChannel();
-    const control: ReplicaControl = {
-      loadSnapshot: (snapshot) => replica.loadSnapshot(snapshot),
-      applyDeltas: (batch) => replica.applyDeltas(batch),
-      status: () => replica.status(threadId),
-    };
-    Comlink.expose(control, port1 as unknown as Comlink.Endpoint);
-    // Sent before Piscina's own "ready" message (this module loads first), so the main
-    // thread can start the snapshot transfer while the worker is still starting.
-    const hello: ReplicaHello = { flotillaReplicaHello: 1, threadId, port: port2 };
-    parentPort.postMessage(hello, [port2]);
-  }
-  return replica;
-}
-
-const replica = startReplica();
+const replica = threadReplica();
 
 /**
  * Test-only fault injection for the fault suite (test/integration/faults):

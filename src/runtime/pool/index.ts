@@ -1,14 +1,13 @@
 /** Selector matching in a Piscina worker pool whose workers keep replicas of the selector index. */
 export {
   SelectorMatchPool,
-  DEFAULT_INLINE_THRESHOLD,
   type SelectorMatchPoolOptions,
   type PoolResizeOptions,
   type PoolStats,
-  type TaskOutcome,
   type RunOnReplicaOptions,
   type ExecuteOptions,
 } from './selector-match-pool.ts';
+export { DEFAULT_INLINE_THRESHOLD, type TaskOutcome } from './dispatch.ts';
 export type { PoolTask, TaskKind, TaskResults, ReplicaStatus, IndexDelta } from './protocol.ts';
 export type { ReplicaTaskFunction } from './tasks.ts';
 export type { TaskPath, TaskResult } from './metrics.ts';

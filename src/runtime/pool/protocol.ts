@@ -78,10 +78,6 @@ export type PoolTask =
       readonly oldLabels: Labels | null;
       readonly newLabels: Labels | null;
     }
-  /** For each label set id: the selectors (of its partition) matching it. Unknown ids are left out. */
-  | { readonly kind: 'selectorsMatchingLabelSets'; readonly labelSetIds: readonly string[] }
-  /** For each selector id: the label sets (of its partition) it matches. Unknown ids are left out. */
-  | { readonly kind: 'labelSetsMatchingSelectors'; readonly selectorIds: readonly string[] }
   | ModuleTask;
 
 /**
@@ -103,8 +99,6 @@ export interface TaskResults {
   selectorsMatching: string[];
   labelSetsMatching: string[];
   selectorsChangedBetween: string[];
-  selectorsMatchingLabelSets: Map<string, string[]>;
-  labelSetsMatchingSelectors: Map<string, string[]>;
   module: unknown;
 }
 

@@ -13,7 +13,8 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import type { Logger } from '../../observability/logger.ts';
 import { TransientError } from '../errors.ts';
-import type { DeltaBatch, IndexDelta, IndexSnapshot, ReplicaControl, ReplicaStatus } from './protocol.ts';
+import { deltasAfter, lastSeqOf } from './index-delta.ts';
+import type { DeltaBatch, IndexSnapshot, ReplicaControl, ReplicaStatus } from './protocol.ts';
 
 export interface ReplicaLinkHooks {
   /** A fresh snapshot of the authoritative index (after a refused batch). */
@@ -115,14 +116,13 @@ export class ReplicaLink {
     );
   }
 
-  /** Sends the part of `deltas` (sequences `firstSeq`…) this replica has not been sent yet. */
-  sendDeltas(firstSeq: number, deltas: readonly IndexDelta[]): void {
+  /** Sends the part of `batch` this replica has not been sent yet. */
+  sendDeltas(batch: DeltaBatch): void {
     if (!this.#alive) return;
-    const skip = Math.max(0, this.sentSeq + 1 - firstSeq);
-    if (skip >= deltas.length) return;
-    const batch: DeltaBatch = skip === 0 ? { firstSeq, deltas } : { firstSeq: firstSeq + skip, deltas: deltas.slice(skip) };
-    this.sentSeq = batch.firstSeq + batch.deltas.length - 1;
-    this.#guard(this.#remote.applyDeltas(batch)).then(
+    const unsent = deltasAfter(batch, this.sentSeq);
+    if (!unsent) return;
+    this.sentSeq = lastSeqOf(unsent);
+    this.#guard(this.#remote.applyDeltas(unsent)).then(
       (seq) => this.#ack(seq),
       (err: unknown) => this.#failed('deltas', err),
     );

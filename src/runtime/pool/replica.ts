@@ -12,39 +12,16 @@
  * - a task sees one consistent state: batches arriving while a task runs
  *   (an async module task yields to the event loop) are applied after it.
  */
-import { compileTrustedSelector } from '../../labels/selector.ts';
 import { SelectorIndex } from '../../labels/selector-index.ts';
-import { TransientError } from '../errors.ts';
-import type { DeltaBatch, IndexDelta, IndexSnapshot, ReplicaStatus } from './protocol.ts';
+import { applyDelta, deltasAfter, lastSeqOf } from './index-delta.ts';
+import type { DeltaBatch, IndexSnapshot, ReplicaStatus } from './protocol.ts';
+import { SequenceWaiters } from './sequence-waiters.ts';
 
 export class ReplicaGapError extends Error {
   override name = 'ReplicaGapError';
 }
 
-/** Applies one delta; the single definition shared by the main thread and the replicas. */
-export function applyDelta(index: SelectorIndex, delta: IndexDelta): void {
-  switch (delta.op) {
-    case 'upsertSelector':
-      index.upsertSelector(delta.id, delta.partition, compileTrustedSelector(delta.selector));
-      break;
-    case 'removeSelector':
-      index.removeSelector(delta.id);
-      break;
-    case 'upsertLabels':
-      index.upsertLabels(delta.id, delta.partition, delta.labels);
-      break;
-    case 'removeLabels':
-      index.removeLabels(delta.id);
-      break;
-  }
-}
-
 type Pending = { readonly kind: 'snapshot'; readonly snapshot: IndexSnapshot } | { readonly kind: 'batch'; readonly batch: DeltaBatch };
-
-interface Waiter {
-  readonly seq: number;
-  readonly resolve: () => void;
-}
 
 export class IndexReplica {
   #index = new SelectorIndex();
@@ -54,7 +31,10 @@ export class IndexReplica {
   #received = -1;
   #running = 0;
   #deferred: Pending[] = [];
-  #waiters: Waiter[] = [];
+  readonly #waiters = new SequenceWaiters(
+    (seq) => this.#seq >= seq,
+    (seq, timeoutMs) => `replica at sequence ${this.#seq} did not reach ${seq} within ${timeoutMs} ms`,
+  );
 
   get index(): SelectorIndex {
     return this.#index;
@@ -75,7 +55,7 @@ export class IndexReplica {
   }
 
   applyDeltas(batch: DeltaBatch): number {
-    const last = batch.firstSeq + batch.deltas.length - 1;
+    const last = lastSeqOf(batch);
     if (this.#received < 0) {
       throw new ReplicaGapError(`replica has no snapshot yet; got deltas ${batch.firstSeq}..${last}`);
     }
@@ -96,21 +76,7 @@ export class IndexReplica {
    * deltas fails tasks (which callers retry) instead of hanging them.
    */
   waitFor(seq: number, timeoutMs: number): Promise<void> | undefined {
-    if (this.#seq >= seq) return undefined;
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(new TransientError(`replica at sequence ${this.#seq} did not reach ${seq} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const waiter: Waiter = {
-        seq,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.#waiters.push(waiter);
-    });
+    return this.#waiters.wait(seq, timeoutMs);
   }
 
   /** Runs a task against a stable replica: deltas arriving meanwhile wait until it ends. */
@@ -147,23 +113,14 @@ export class IndexReplica {
   #applySnapshot(snapshot: IndexSnapshot): void {
     this.#index = SelectorIndex.fromDump(snapshot);
     this.#seq = snapshot.seq;
-    this.#wake();
+    this.#waiters.wake();
   }
 
   #applyBatch(batch: DeltaBatch): void {
-    const { firstSeq, deltas } = batch;
-    for (let i = Math.max(0, this.#seq + 1 - firstSeq); i < deltas.length; i++) {
-      applyDelta(this.#index, deltas[i] as IndexDelta);
-    }
-    this.#seq = Math.max(this.#seq, firstSeq + deltas.length - 1);
-    this.#wake();
-  }
-
-  #wake(): void {
-    if (this.#waiters.length === 0) return;
-    const ready = this.#waiters.filter((w) => w.seq <= this.#seq);
-    if (ready.length === 0) return;
-    this.#waiters = this.#waiters.filter((w) => w.seq > this.#seq);
-    for (const w of ready) w.resolve();
+    const fresh = deltasAfter(batch, this.#seq);
+    if (!fresh) return;
+    for (const delta of fresh.deltas) applyDelta(this.#index, delta);
+    this.#seq = lastSeqOf(fresh);
+    this.#waiters.wake();
   }
 }

@@ -1,78 +1,28 @@
 /**
  * Selector matching offloaded to worker threads that hold their own replica
- * of the selector index (docs/architecture.md#worker-pool).
- *
- * Shape, and why:
- * - The main thread owns the authoritative `SelectorIndex`. Every mutation
- *   gets the next sequence number and becomes a delta. Deltas are batched
- *   (flushed before a pooled task is dispatched, else every
- *   `deltaFlushIntervalMs` or once `maxPendingDeltas` accumulate) and pushed
- *   to each worker over its comlink control channel: broadcasting each delta
- *   on its own would cost a ~50 µs message per worker per change.
- * - A pooled task carries its inputs (labels, a selector, ids) and the
- *   sequence it requires, never the index; the worker applies deltas up to
- *   that sequence before answering. A fresh or replacement worker boots from a
- *   snapshot sent when it says hello, then follows deltas.
- * - Small tasks run inline: a round trip costs the main thread more than
- *   matching a few hundred selectors itself. A task's cost is the number of
- *   selector evaluations the inverted index predicts; at or below
- *   `inlineThreshold` it runs on the main thread (default measured by
- *   bench/pool.ts, see DEFAULT_INLINE_THRESHOLD).
- * - Backpressure: at most threads + maxQueue tasks are admitted into Piscina;
- *   further callers await a slot (`AdmissionGate`). Nothing is dropped or
- *   rejected for being busy.
- * - A worker that crashes or runs out of memory (`resourceLimits`) is
- *   replaced by Piscina; its task rejects with `TransientError` (the caller's
- *   reconcile retries) and the replacement boots from a snapshot.
- * - Piscina cannot change thread count or queue size in place, so `resize()`
- *   starts a new generation of workers (booting from a snapshot) and retires
- *   the old one once its running tasks finish. Only the inline threshold
- *   changes in place.
- * - Piscina runs with `atomics: 'disabled'`: with the default `'sync'` an idle
- *   worker blocks in `Atomics.wait()`, its event loop does not run, and
- *   control-channel messages (snapshots, deltas, status) sit unread until the
- *   next task arrives (verified: a status call to an idle 'sync' worker never
- *   answered within 500 ms; 'async' and 'disabled' answered).
+ * of the selector index (docs/architecture.md#worker-pool). This class is
+ * the facade callers use; each part does one job:
+ * - delta-log.ts: the authoritative index and the batched, sequence-numbered
+ *   deltas that keep the replicas (replica.ts) in step;
+ * - dispatch.ts: inline fast path vs worker, admission (backpressure),
+ *   worker failures surfacing as `TransientError`;
+ * - worker-generations.ts / worker-generation.ts: the Piscina pools, their
+ *   replica links, worker replacement, resize and close;
+ * - tasks.ts: what each task kind computes, on the main thread and in the
+ *   workers alike.
  */
-import { performance } from 'node:perf_hooks';
 import type { ResourceLimits } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { Registry } from 'prom-client';
-import { CompiledSelector, toCompiledSelector, type LabelSelector, type Labels } from '../../labels/selector.ts';
-import { SelectorIndex, type SelectorIndexReader } from '../../labels/selector-index.ts';
+import { toCompiledSelector, type CompiledSelector, type LabelSelector, type Labels } from '../../labels/selector.ts';
+import type { SelectorIndexReader } from '../../labels/selector-index.ts';
 import { silentLogger, type Logger } from '../../observability/logger.ts';
-import { TransientError } from '../errors.ts';
-import { AdmissionGate } from './admission.ts';
-import { decodeError } from './error-codec.ts';
-import { PoolMetrics, type TaskObserver, type TaskPath } from './metrics.ts';
-import {
-  isReplicaHello,
-  type IndexDelta,
-  type IndexSnapshot,
-  type ModuleTask,
-  type PoolTask,
-  type ReplicaHello,
-  type ReplicaStatus,
-  type TaskEnvelope,
-  type TaskReply,
-  type TaskResults,
-} from './protocol.ts';
-import { ReplicaLink } from './replica-link.ts';
-import { builtinTaskCost, executeBuiltinTask, executeTask } from './tasks.ts';
-import { selectorWorkerUrl } from './worker-url.ts';
-
-/**
- * Selector evaluations at or below which a task runs on the main thread.
- * Measured by bench/pool.ts (2-core VM, Node 24): a pooled query costs the
- * main thread ~45-65 µs of busy time whatever its size (post, receive,
- * promise bookkeeping; ~60 µs is one postMessage round trip here), while
- * inline matching costs ~0.05-0.08 µs per evaluated selector including result
- * sorting. Main-thread time breaks even at ~800-1,000 evaluations across runs
- * and selector shapes; at equal main-thread cost inline still wins on latency
- * (~60 µs vs ~150 µs wall) and needs no queue slot, so the default sits at the
- * top of that range.
- */
-export const DEFAULT_INLINE_THRESHOLD = 1000;
+import { DeltaLog } from './delta-log.ts';
+import { checkInlineThreshold, DEFAULT_INLINE_THRESHOLD, TaskDispatcher, type TaskOutcome } from './dispatch.ts';
+import { PoolMetrics } from './metrics.ts';
+import type { ModuleTask, PoolTask, ReplicaStatus, TaskResults } from './protocol.ts';
+import { builtinTaskCost, labelSetsMatchingTask } from './tasks.ts';
+import type { WorkerLimits } from './worker-generation.ts';
+import { WorkerGenerations } from './worker-generations.ts';
 
 export interface SelectorMatchPoolOptions {
   /** Worker threads. 0 runs everything inline (no workers). */
@@ -100,7 +50,7 @@ export interface SelectorMatchPoolOptions {
   readonly deltaFlushIntervalMs?: number;
   /** Flush as soon as this many deltas are pending. Default 1000. */
   readonly maxPendingDeltas?: number;
-  /** Piscina `atomics` mode; must let idle workers run their event loop (see module comment). Default 'disabled'. */
+  /** Piscina `atomics` mode; must let idle workers run their event loop (see worker-generation.ts). Default 'disabled'. */
   readonly atomics?: 'disabled' | 'async';
 }
 
@@ -109,13 +59,6 @@ export interface PoolResizeOptions {
   readonly maxQueue?: number;
   readonly inlineThreshold?: number;
   readonly resourceLimits?: ResourceLimits;
-}
-
-export interface TaskOutcome<T> {
-  readonly value: T;
-  /** Index sequence the answer reflects (at least the sequence current when the task was submitted). */
-  readonly seq: number;
-  readonly path: TaskPath;
 }
 
 export interface RunOnReplicaOptions<I> {
@@ -156,102 +99,75 @@ export interface PoolStats {
   readonly closed: boolean;
 }
 
-interface Generation {
-  readonly id: number;
-  readonly piscina: Piscina<TaskEnvelope, TaskReply>;
-  readonly threads: number;
-  readonly maxQueue: number;
-  readonly resourceLimits: ResourceLimits | undefined;
-  readonly links: Map<number, ReplicaLink>;
-  inFlight: number;
-  retiring: boolean;
-  /** Workers terminated: nothing more to attach. */
-  stopped: boolean;
-  onIdle: (() => void) | undefined;
-  retired: Promise<void> | undefined;
-}
-
-interface SyncWaiter {
-  readonly seq: number;
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-  readonly timer: NodeJS.Timeout;
-}
-
 function checkCount(name: string, value: number, min: number): number {
   if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
   return value;
 }
 
-function sameLimits(a: ResourceLimits | undefined, b: ResourceLimits | undefined): boolean {
-  return JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
+function sameLimits(a: WorkerLimits, b: WorkerLimits): boolean {
+  return a.threads === b.threads && a.maxQueue === b.maxQueue && JSON.stringify(a.resourceLimits ?? {}) === JSON.stringify(b.resourceLimits ?? {});
 }
 
-/** Piscina's "busy" rejections (its queue full, or no queue and no free worker). */
-const PISCINA_BUSY = new Set(['Task queue is at limit', 'No task queue available and all Workers are busy']);
+/** Tasks admitted into the workers at once. The gate needs one slot at least; with no threads every task runs inline and takes none. */
+function admissionCapacity(limits: WorkerLimits): number {
+  return Math.max(1, limits.threads + limits.maxQueue);
+}
 
 export class SelectorMatchPool {
-  readonly #index = new SelectorIndex();
-  #seq = 0;
-  #pending: IndexDelta[] = [];
-  #pendingFirstSeq = 1;
-  #flushTimer: NodeJS.Timeout | undefined;
-  #snapshotCache: IndexSnapshot | undefined;
-
-  #gen: Generation | undefined;
-  readonly #retiring = new Set<Generation>();
-  #generationCounter = 0;
-  readonly #gate: AdmissionGate;
-  #threads: number;
-  #maxQueue: number;
-  #inlineThreshold: number;
-  #resourceLimits: ResourceLimits | undefined;
-
+  readonly #log: DeltaLog;
+  readonly #workers: WorkerGenerations;
+  readonly #dispatcher: TaskDispatcher;
+  #limits: WorkerLimits;
   readonly #closeTimeoutMs: number;
-  readonly #replicaWaitMs: number;
-  readonly #taskTimeoutMs: number;
-  readonly #flushIntervalMs: number;
-  readonly #maxPendingDeltas: number;
-  readonly #atomics: 'disabled' | 'async';
-  readonly #metrics: PoolMetrics;
   readonly #logger: Logger;
-
-  #syncWaiters: SyncWaiter[] = [];
-  #completedPooled = 0;
-  #completedInline = 0;
-  #restarts = 0;
-  #inFlight = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: SelectorMatchPoolOptions) {
-    this.#threads = checkCount('threads', options.threads, 0);
-    this.#maxQueue = checkCount('maxQueue', options.maxQueue, 0);
-    this.#inlineThreshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
-    if (!(this.#inlineThreshold >= 0)) throw new RangeError(`inlineThreshold must be >= 0, got ${this.#inlineThreshold}`);
-    this.#resourceLimits = options.resourceLimits;
+    // Every option is checked before the first worker starts: a bad one must not leave threads behind.
+    this.#limits = {
+      threads: checkCount('threads', options.threads, 0),
+      maxQueue: checkCount('maxQueue', options.maxQueue, 0),
+      resourceLimits: options.resourceLimits,
+    };
+    const inlineThreshold = checkInlineThreshold(options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD);
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    this.#replicaWaitMs = options.replicaWaitMs ?? 10_000;
-    this.#taskTimeoutMs = options.taskTimeoutMs ?? 0;
-    this.#flushIntervalMs = options.deltaFlushIntervalMs ?? 5;
-    this.#maxPendingDeltas = options.maxPendingDeltas ?? 1000;
-    this.#atomics = options.atomics ?? 'disabled';
     this.#logger = (options.logger ?? silentLogger).child({ component: 'selector-pool' });
-    this.#gate = new AdmissionGate(Math.max(1, this.#threads + this.#maxQueue));
-    this.#metrics = new PoolMetrics(options.registry, {
-      queueDepth: () => this.#queueDepth(),
-      threads: () => this.#liveThreads(),
+    this.#log = new DeltaLog({
+      flushIntervalMs: options.deltaFlushIntervalMs ?? 5,
+      maxPendingDeltas: options.maxPendingDeltas ?? 1000,
+      followers: { present: () => this.#workers.present(), publish: (batch) => this.#workers.publish(batch) },
     });
-    if (this.#threads > 0) this.#gen = this.#startGeneration();
+    const metrics = new PoolMetrics(options.registry, {
+      queueDepth: () => this.#dispatcher.queueDepth(),
+      threads: () => this.#workers.liveThreads,
+    });
+    this.#workers = new WorkerGenerations(
+      this.#limits,
+      { atomics: options.atomics ?? 'disabled', closeTimeoutMs: this.#closeTimeoutMs, logger: this.#logger },
+      { snapshot: () => this.#log.snapshot(), workerReplaced: () => metrics.workerRestarted() },
+    );
+    this.#dispatcher = new TaskDispatcher(
+      {
+        inlineThreshold,
+        maxAdmitted: admissionCapacity(this.#limits),
+        replicaWaitMs: options.replicaWaitMs ?? 10_000,
+        taskTimeoutMs: options.taskTimeoutMs ?? 0,
+      },
+      this.#log,
+      this.#workers,
+      metrics,
+      this.#logger,
+    );
   }
 
   /** The authoritative index, for synchronous reads on the main thread. */
   get index(): SelectorIndexReader {
-    return this.#index;
+    return this.#log.index;
   }
 
   get seq(): number {
-    return this.#seq;
+    return this.#log.seq;
   }
 
   // ---- mutations -------------------------------------------------------------------------------
@@ -263,67 +179,20 @@ export class SelectorMatchPool {
    * selector already stored), which costs no delta.
    */
   upsertSelector(id: string, partition: string, selector: LabelSelector | CompiledSelector | null | undefined): boolean {
-    const compiled = toCompiledSelector(selector);
-    if (!this.#index.upsertSelector(id, partition, compiled)) return false;
-    this.#record({ op: 'upsertSelector', id, partition, selector: compiled.toLabelSelector() });
-    return true;
+    return this.#log.upsertSelector(id, partition, toCompiledSelector(selector));
   }
 
   removeSelector(id: string): boolean {
-    if (!this.#index.removeSelector(id)) return false;
-    this.#record({ op: 'removeSelector', id });
-    return true;
+    return this.#log.removeSelector(id);
   }
 
   /** Adds or replaces label set `id` (e.g. a Cluster's labels). False for a no-op. */
   upsertLabels(id: string, partition: string, labels: Labels): boolean {
-    if (!this.#index.upsertLabels(id, partition, labels)) return false;
-    // The index's own frozen copy: the caller may mutate `labels` before the flush.
-    const stored = this.#index.getLabels(id) as { labels: Labels };
-    this.#record({ op: 'upsertLabels', id, partition, labels: stored.labels });
-    return true;
+    return this.#log.upsertLabels(id, partition, labels);
   }
 
   removeLabels(id: string): boolean {
-    if (!this.#index.removeLabels(id)) return false;
-    this.#record({ op: 'removeLabels', id });
-    return true;
-  }
-
-  #record(delta: IndexDelta): void {
-    this.#seq++;
-    this.#snapshotCache = undefined; // stale now; do not keep a dump of the whole index alive
-    if (!this.#gen) {
-      // No replicas to feed (inline-only or closed); a future generation boots from a snapshot.
-      this.#pendingFirstSeq = this.#seq + 1;
-      return;
-    }
-    this.#pending.push(delta);
-    if (this.#pending.length >= this.#maxPendingDeltas) this.#flush();
-    else if (!this.#flushTimer) {
-      this.#flushTimer = setTimeout(() => this.#flush(), this.#flushIntervalMs);
-      this.#flushTimer.unref();
-    }
-  }
-
-  #flush(): void {
-    if (this.#flushTimer) {
-      clearTimeout(this.#flushTimer);
-      this.#flushTimer = undefined;
-    }
-    if (this.#pending.length === 0) return;
-    const deltas = this.#pending;
-    const firstSeq = this.#pendingFirstSeq;
-    this.#pending = [];
-    this.#pendingFirstSeq = this.#seq + 1;
-    if (!this.#gen) return;
-    for (const link of this.#gen.links.values()) link.sendDeltas(firstSeq, deltas);
-  }
-
-  #snapshot(): IndexSnapshot {
-    // Workers starting together (pool start, resize) share one dump of the same sequence.
-    if (this.#snapshotCache?.seq !== this.#seq) this.#snapshotCache = { seq: this.#seq, ...this.#index.dump() };
-    return this.#snapshotCache;
+    return this.#log.removeLabels(id);
   }
 
   // ---- queries ---------------------------------------------------------------------------------
@@ -335,24 +204,12 @@ export class SelectorMatchPool {
 
   /** Ids of the label sets in `partition` that `selector` matches, sorted. Rejects with `InvalidSelectorError` if invalid. */
   async labelSetsMatching(partition: string, selector: LabelSelector | CompiledSelector | null | undefined): Promise<string[]> {
-    const compiled = toCompiledSelector(selector);
-    const task: PoolTask = { kind: 'labelSetsMatching', partition, selector: compiled.toLabelSelector() };
-    return (await this.#execute(task, builtinTaskCost(this.#index, task, compiled), task.kind, compiled)).value as string[];
+    return (await this.execute(labelSetsMatchingTask(partition, toCompiledSelector(selector)))).value;
   }
 
   /** Ids of the selectors whose result differs between the two label sets (null = object absent), sorted. */
   async selectorsChangedBetween(partition: string, oldLabels: Labels | null, newLabels: Labels | null): Promise<string[]> {
     return (await this.execute({ kind: 'selectorsChangedBetween', partition, oldLabels, newLabels })).value;
-  }
-
-  /** Batch: for each known label set id, the selectors matching it. */
-  async selectorsMatchingLabelSets(labelSetIds: readonly string[]): Promise<Map<string, string[]>> {
-    return (await this.execute({ kind: 'selectorsMatchingLabelSets', labelSetIds })).value;
-  }
-
-  /** Batch: for each known selector id, the label sets it matches. */
-  async labelSetsMatchingSelectors(selectorIds: readonly string[]): Promise<Map<string, string[]>> {
-    return (await this.execute({ kind: 'labelSetsMatchingSelectors', selectorIds })).value;
   }
 
   /**
@@ -368,7 +225,7 @@ export class SelectorMatchPool {
       export: exportName,
       input: options.input,
     };
-    return (await this.#execute(task, options.cost, options.name ?? `module:${exportName}`)).value as O;
+    return (await this.#dispatcher.dispatch(task, options.cost, options.name ?? `module:${exportName}`)).value as O;
   }
 
   /** Any task, with the sequence it was answered at and the path it took. */
@@ -376,170 +233,13 @@ export class SelectorMatchPool {
     let cost = options.cost;
     if (cost === undefined) {
       if (task.kind === 'module') throw new TypeError('a module task needs a cost estimate (options.cost)');
-      cost = builtinTaskCost(this.#index, task as Exclude<PoolTask, ModuleTask>);
+      cost = builtinTaskCost(this.#log.index, task as Exclude<PoolTask, ModuleTask>);
     }
     const name = options.name ?? (task.kind === 'module' ? `module:${(task as ModuleTask).export}` : task.kind);
-    return (await this.#execute(task, cost, name)) as TaskOutcome<TaskResults[T['kind']]>;
+    return (await this.#dispatcher.dispatch(task, cost, name)) as TaskOutcome<TaskResults[T['kind']]>;
   }
 
-  async #execute(task: PoolTask, cost: number, name: string, selector?: CompiledSelector): Promise<TaskOutcome<unknown>> {
-    const observer = this.#metrics.task(name);
-    const started = performance.now();
-    if (cost <= this.#inlineThreshold || !this.#gen) return this.#inline(task, selector, observer, started);
-    const admitted = await this.#gate.acquire();
-    const gen = this.#gen;
-    if (!admitted || !gen) {
-      // Closed while waiting: the authoritative index still answers.
-      if (admitted) this.#gate.release();
-      return this.#inline(task, selector, observer, started);
-    }
-    return this.#pooled(gen, task, selector, observer, started);
-  }
-
-  async #inline(task: PoolTask, selector: CompiledSelector | undefined, observer: TaskObserver, started: number): Promise<TaskOutcome<unknown>> {
-    const seq = this.#seq;
-    try {
-      const value = task.kind === 'module' ? await executeTask(this.#index, task) : executeBuiltinTask(this.#index, task, selector);
-      observer.observe((performance.now() - started) / 1000, 'inline', 'success');
-      this.#completedInline++;
-      return { value, seq, path: 'inline' };
-    } catch (err) {
-      observer.observe((performance.now() - started) / 1000, 'inline', 'error');
-      throw err;
-    }
-  }
-
-  async #pooled(gen: Generation, task: PoolTask, selector: CompiledSelector | undefined, observer: TaskObserver, started: number): Promise<TaskOutcome<unknown>> {
-    this.#flush(); // the worker needs every delta up to requiredSeq; send them now rather than at the next tick
-    const envelope: TaskEnvelope = { requiredSeq: this.#seq, replicaWaitMs: this.#replicaWaitMs, task };
-    gen.inFlight++;
-    this.#inFlight++;
-    let reply: TaskReply;
-    try {
-      reply = await (this.#taskTimeoutMs > 0
-        ? gen.piscina.run(envelope, { signal: AbortSignal.timeout(this.#taskTimeoutMs) })
-        : gen.piscina.run(envelope));
-    } catch (err) {
-      if (PISCINA_BUSY.has((err as Error)?.message)) {
-        // Cannot happen while the gate holds (it admits <= threads + maxQueue), but if Piscina
-        // ever disagrees, answer from the authoritative index rather than fail the caller.
-        this.#logger.warn({ task: task.kind }, 'selector pool queue unexpectedly full; answering inline');
-        return this.#inline(task, selector, observer, started);
-      }
-      observer.observe((performance.now() - started) / 1000, 'pooled', 'worker_failure');
-      throw this.#workerFailure(err);
-    } finally {
-      gen.inFlight--;
-      this.#inFlight--;
-      this.#gate.release();
-      if (gen.inFlight === 0) gen.onIdle?.();
-    }
-    if (!reply.ok) {
-      observer.observe((performance.now() - started) / 1000, 'pooled', 'error');
-      throw decodeError(reply.error);
-    }
-    observer.observe((performance.now() - started) / 1000, 'pooled', 'success');
-    this.#completedPooled++;
-    return { value: reply.value, seq: reply.seq, path: 'pooled' };
-  }
-
-  /** A rejected `run()` means the worker failed (crash, OOM, termination, abort): retryable. */
-  #workerFailure(err: unknown): TransientError {
-    const code = (err as { code?: unknown } | null)?.code;
-    const name = (err as { name?: unknown } | null)?.name;
-    const what = name === 'AbortError' ? `timed out after ${this.#taskTimeoutMs} ms` : 'failed in its worker';
-    const message = `selector pool task ${what}: ${(err as Error)?.message ?? String(err)}${typeof code === 'string' ? ` (${code})` : ''}`;
-    return new TransientError(message, { cause: err });
-  }
-
-  // ---- workers ---------------------------------------------------------------------------------
-
-  #startGeneration(): Generation {
-    const piscina = new Piscina<TaskEnvelope, TaskReply>({
-      filename: selectorWorkerUrl().href,
-      minThreads: this.#threads,
-      maxThreads: this.#threads,
-      // A worker that idled out would take its replica with it.
-      idleTimeout: Infinity,
-      maxQueue: this.#maxQueue,
-      concurrentTasksPerWorker: 1,
-      atomics: this.#atomics,
-      closeTimeout: this.#closeTimeoutMs,
-      ...(this.#resourceLimits ? { resourceLimits: this.#resourceLimits } : {}),
-    });
-    const gen: Generation = {
-      id: ++this.#generationCounter,
-      piscina,
-      threads: this.#threads,
-      maxQueue: this.#maxQueue,
-      resourceLimits: this.#resourceLimits,
-      links: new Map(),
-      inFlight: 0,
-      retiring: false,
-      stopped: false,
-      onIdle: undefined,
-      retired: undefined,
-    };
-    piscina.on('message', (message: unknown) => {
-      if (isReplicaHello(message)) this.#attach(gen, message);
-    });
-    piscina.on('workerDestroy', (worker: { id: number }) => {
-      gen.links.get(worker.id)?.markDead('removed from the pool');
-      if (gen.retiring || this.#gen !== gen) return;
-      // With minThreads = maxThreads and no idle timeout, Piscina only removes a worker that
-      // failed (crash, OOM, abort); it starts a replacement, which boots from a snapshot.
-      this.#restarts++;
-      this.#metrics.workerRestarted();
-      this.#logger.warn({ threadId: worker.id, generation: gen.id }, 'selector pool worker died; replacing it');
-    });
-    // Without a listener, an 'error' event (worker failing with no task, close timeout) would throw.
-    piscina.on('error', (err: unknown) => this.#logger.error({ err, generation: gen.id }, 'selector pool error'));
-    this.#logger.info({ generation: gen.id, threads: gen.threads, maxQueue: gen.maxQueue }, 'selector pool generation started');
-    return gen;
-  }
-
-  #attach(gen: Generation, hello: ReplicaHello): void {
-    // A retiring generation still needs its replicas: a worker slow to start may already hold a
-    // task (dispatched before close()/resize()) that waits for the snapshot. It gets a snapshot,
-    // which covers every sequence such a task can require, but no later deltas.
-    if (gen.stopped) {
-      hello.port.close();
-      return;
-    }
-    const worker = gen.piscina.threads.find((w) => w.threadId === hello.threadId);
-    const link = new ReplicaLink(
-      hello.threadId,
-      hello.port,
-      worker,
-      {
-        snapshot: () => this.#snapshot(),
-        acked: () => this.#checkSync(),
-        died: (dead, reason, workerAlive) => {
-          if (gen.links.get(dead.threadId) === dead) gen.links.delete(dead.threadId);
-          if (workerAlive && !gen.retiring && !this.#closed) {
-            // Nothing can feed this worker deltas any more: terminating it makes Piscina start a
-            // replacement (which boots from a snapshot) and fail its task as TransientError.
-            this.#logger.warn({ threadId: dead.threadId, reason }, 'selector replica unusable; replacing its worker');
-            void dead.worker?.terminate();
-          }
-        },
-      },
-      this.#logger,
-    );
-    gen.links.get(hello.threadId)?.markDead('superseded');
-    gen.links.set(hello.threadId, link);
-    // Anything pending is already in the index and so in the snapshot.
-    link.sendSnapshot(this.#snapshot());
-  }
-
-  #liveThreads(): number {
-    return this.#gen ? this.#gen.piscina.threads.length : 0;
-  }
-
-  #queueDepth(): number {
-    const running = Math.min(this.#inFlight, this.#liveThreads());
-    return this.#gate.waiting + Math.max(0, this.#inFlight - running);
-  }
+  // ---- replicas and stats ----------------------------------------------------------------------
 
   /**
    * Resolves once every worker of the current generation is running and has
@@ -547,66 +247,33 @@ export class SelectorMatchPool {
    * Rejects with `TransientError` after `timeoutMs`.
    */
   whenSynced(timeoutMs = 30_000): Promise<void> {
-    this.#flush();
-    if (this.#isSynced(this.#seq)) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const waiter: SyncWaiter = {
-        seq: this.#seq,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.#syncWaiters = this.#syncWaiters.filter((w) => w !== waiter);
-          reject(new TransientError(`selector pool replicas not in step with sequence ${waiter.seq} after ${timeoutMs} ms`));
-        }, timeoutMs),
-      };
-      this.#syncWaiters.push(waiter);
-    });
-  }
-
-  #isSynced(seq: number): boolean {
-    const gen = this.#gen;
-    if (!gen) return true;
-    if (gen.links.size < gen.threads) return false;
-    for (const link of gen.links.values()) if (link.ackedSeq < seq) return false;
-    return true;
-  }
-
-  #checkSync(): void {
-    if (this.#syncWaiters.length === 0) return;
-    const still: SyncWaiter[] = [];
-    for (const w of this.#syncWaiters) {
-      if (this.#isSynced(w.seq)) {
-        clearTimeout(w.timer);
-        w.resolve();
-      } else still.push(w);
-    }
-    this.#syncWaiters = still;
+    this.#log.flush();
+    return this.#workers.whenHolding(this.#log.seq, timeoutMs);
   }
 
   /** Each live replica's own report (over its control channel); replicas that do not answer in time are left out. */
-  async replicaStatus(timeoutMs = 1000): Promise<ReplicaStatus[]> {
-    const links = [...(this.#gen?.links.values() ?? [])];
-    const settled = await Promise.allSettled(links.map((l) => l.status(timeoutMs)));
-    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  replicaStatus(timeoutMs = 1000): Promise<ReplicaStatus[]> {
+    return this.#workers.replicaStatus(timeoutMs);
   }
 
   stats(): PoolStats {
+    const serving = this.#workers.serving;
     return {
-      generation: this.#gen?.id ?? 0,
-      threads: this.#threads,
-      liveThreads: this.#liveThreads(),
-      maxQueue: this.#maxQueue,
-      inlineThreshold: this.#inlineThreshold,
-      seq: this.#seq,
-      pendingDeltas: this.#pending.length,
-      inFlight: this.#inFlight,
-      waiting: this.#gate.waiting,
-      queueDepth: this.#queueDepth(),
-      completed: { pooled: this.#completedPooled, inline: this.#completedInline },
-      workerRestarts: this.#restarts,
-      selectors: this.#index.selectorCount,
-      labelSets: this.#index.labelSetCount,
-      replicas: [...(this.#gen?.links.values() ?? [])].map((l) => ({ threadId: l.threadId, sentSeq: l.sentSeq, ackedSeq: l.ackedSeq })),
+      generation: serving?.id ?? 0,
+      threads: this.#limits.threads,
+      liveThreads: this.#workers.liveThreads,
+      maxQueue: this.#limits.maxQueue,
+      inlineThreshold: this.#dispatcher.inlineThreshold,
+      seq: this.#log.seq,
+      pendingDeltas: this.#log.pendingDeltas,
+      inFlight: this.#dispatcher.inFlight,
+      waiting: this.#dispatcher.waiting,
+      queueDepth: this.#dispatcher.queueDepth(),
+      completed: this.#dispatcher.completed,
+      workerRestarts: this.#workers.restarts,
+      selectors: this.#log.index.selectorCount,
+      labelSets: this.#log.index.labelSetCount,
+      replicas: serving?.replicaSequences() ?? [],
       closed: this.#closed,
     };
   }
@@ -622,62 +289,17 @@ export class SelectorMatchPool {
    */
   async resize(options: PoolResizeOptions): Promise<void> {
     if (this.#closed) throw new Error('selector pool is closed');
-    const threads = checkCount('threads', options.threads ?? this.#threads, 0);
-    const maxQueue = checkCount('maxQueue', options.maxQueue ?? this.#maxQueue, 0);
-    if (options.inlineThreshold !== undefined) {
-      if (!(options.inlineThreshold >= 0)) throw new RangeError(`inlineThreshold must be >= 0, got ${options.inlineThreshold}`);
-      this.#inlineThreshold = options.inlineThreshold;
-    }
-    const limits = options.resourceLimits ?? this.#resourceLimits;
-    if (threads === this.#threads && maxQueue === this.#maxQueue && sameLimits(limits, this.#resourceLimits)) return;
-    this.#threads = threads;
-    this.#maxQueue = maxQueue;
-    this.#resourceLimits = limits;
-    this.#gate.resize(Math.max(1, threads + maxQueue));
-    this.#flush(); // the old generation's replicas get everything up to now; the new one boots from a snapshot
-    const old = this.#gen;
-    this.#gen = threads > 0 ? this.#startGeneration() : undefined;
-    this.#logger.info({ threads, maxQueue, from: old?.id, to: this.#gen?.id }, 'selector pool resized');
-    this.#checkSync();
-    if (old) await this.#retire(old, this.#closeTimeoutMs);
-  }
-
-  #retire(gen: Generation, timeoutMs: number): Promise<void> {
-    gen.retired ??= this.#doRetire(gen, timeoutMs);
-    return gen.retired;
-  }
-
-  async #doRetire(gen: Generation, timeoutMs: number): Promise<void> {
-    gen.retiring = true;
-    this.#retiring.add(gen);
-    try {
-      let timedOut = false;
-      if (gen.inFlight > 0) {
-        let timer: NodeJS.Timeout | undefined;
-        await new Promise<void>((resolve) => {
-          gen.onIdle = resolve;
-          timer = setTimeout(() => {
-            timedOut = true;
-            resolve();
-          }, timeoutMs);
-        });
-        clearTimeout(timer);
-      }
-      if (timedOut) {
-        this.#logger.warn({ generation: gen.id, running: gen.inFlight, timeoutMs }, 'selector pool tasks still running at close timeout; terminating workers');
-        // Their tasks reject ("Terminating worker thread") and surface as TransientError.
-        await gen.piscina.destroy();
-      } else {
-        await gen.piscina.close();
-      }
-    } catch (err) {
-      this.#logger.error({ err, generation: gen.id }, 'selector pool generation did not close cleanly');
-    } finally {
-      gen.stopped = true;
-      for (const link of gen.links.values()) link.markDead('pool generation retired');
-      gen.links.clear();
-      this.#retiring.delete(gen);
-    }
+    const limits: WorkerLimits = {
+      threads: checkCount('threads', options.threads ?? this.#limits.threads, 0),
+      maxQueue: checkCount('maxQueue', options.maxQueue ?? this.#limits.maxQueue, 0),
+      resourceLimits: options.resourceLimits ?? this.#limits.resourceLimits,
+    };
+    if (options.inlineThreshold !== undefined) this.#dispatcher.inlineThreshold = options.inlineThreshold;
+    if (sameLimits(limits, this.#limits)) return;
+    this.#limits = limits;
+    this.#dispatcher.resizeAdmission(admissionCapacity(limits));
+    this.#log.flush(); // the old generation's replicas get everything up to now; the new one boots from a snapshot
+    await this.#workers.replace(limits, this.#closeTimeoutMs);
   }
 
   /**
@@ -689,16 +311,10 @@ export class SelectorMatchPool {
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closing) return this.#closing;
     this.#closed = true;
-    const timeoutMs = options.timeoutMs ?? this.#closeTimeoutMs;
-    if (this.#flushTimer) clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
-    this.#pending = [];
-    const gens = [...this.#retiring];
-    if (this.#gen) gens.push(this.#gen);
-    this.#gen = undefined;
-    this.#gate.releaseWaiters();
-    this.#checkSync(); // no generation: every waiter is trivially in step
-    this.#closing = Promise.all(gens.map((g) => this.#retire(g, timeoutMs))).then(() => {
+    this.#log.discardPending();
+    const closed = this.#workers.close(options.timeoutMs ?? this.#closeTimeoutMs);
+    this.#dispatcher.releaseWaiters();
+    this.#closing = closed.then(() => {
       this.#logger.info('selector pool closed');
     });
     return this.#closing;

@@ -1,5 +1,5 @@
 /**
- * Executes a `PoolTask` against an index. The same function serves the
+ * Executes a `PoolTask` against an index. The same functions serve the
  * inline fast path (main-thread index) and the workers (their replicas), so
  * both paths answer with identical semantics by construction.
  */
@@ -10,6 +10,79 @@ import type { ModuleTask, PoolTask, TaskResults } from './protocol.ts';
 
 /** Signature of a function a `module` task runs. */
 export type ReplicaTaskFunction<I = unknown, O = unknown> = (input: I, index: SelectorIndexReader) => O | Promise<O>;
+
+export type BuiltinTask = Exclude<PoolTask, ModuleTask>;
+type BuiltinKind = BuiltinTask['kind'];
+type LabelSetsMatchingTask = Extract<BuiltinTask, { kind: 'labelSetsMatching' }>;
+
+interface BuiltinTaskHandler<K extends BuiltinKind> {
+  /**
+   * How many selector evaluations the task does on `index` (cheap: sizes of
+   * postings). The pool runs a task inline when this is at or below its
+   * `inlineThreshold`.
+   */
+  cost(index: SelectorIndexReader, task: Extract<BuiltinTask, { kind: K }>): number;
+  run(index: SelectorIndexReader, task: Extract<BuiltinTask, { kind: K }>): TaskResults[K];
+}
+
+/**
+ * Every built-in task kind, by name. A new kind is its type in protocol.ts
+ * plus one entry here: the pool's inline path and the workers both run it
+ * from this table.
+ */
+const builtinTasks: { readonly [K in BuiltinKind]: BuiltinTaskHandler<K> } = {
+  selectorsMatching: {
+    cost: (index, task) => index.costOfSelectorsMatching(task.partition, task.labels),
+    run: (index, task) => index.selectorsMatching(task.partition, task.labels),
+  },
+  labelSetsMatching: {
+    cost: (index, task) => index.costOfLabelSetsMatching(task.partition, compiledSelectorOf(task)),
+    run: (index, task) => index.labelSetsMatching(task.partition, compiledSelectorOf(task)),
+  },
+  selectorsChangedBetween: {
+    cost: (index, task) => index.costOfSelectorsChangedBetween(task.partition, task.oldLabels, task.newLabels),
+    run: (index, task) => index.selectorsChangedBetween(task.partition, task.oldLabels, task.newLabels),
+  },
+};
+
+// Method signatures are bivariant, so any kind's handler reads as the union's.
+function handlerOf(task: BuiltinTask): BuiltinTaskHandler<BuiltinKind> {
+  return builtinTasks[task.kind] as BuiltinTaskHandler<BuiltinKind>;
+}
+
+/** Runs a built-in task synchronously. */
+export function executeBuiltinTask(index: SelectorIndexReader, task: BuiltinTask): TaskResults[BuiltinKind] {
+  return handlerOf(task).run(index, task);
+}
+
+export function builtinTaskCost(index: SelectorIndexReader, task: BuiltinTask): number {
+  return handlerOf(task).cost(index, task);
+}
+
+export async function executeTask(index: SelectorIndexReader, task: PoolTask): Promise<unknown> {
+  if (task.kind === 'module') return (await loadModuleFunction(task))(task.input, index);
+  return executeBuiltinTask(index, task);
+}
+
+/**
+ * Each `labelSetsMatching` task's selector, compiled once: estimating the
+ * cost and running the task both need it, and the main thread may already
+ * hold it (`labelSetsMatchingTask`).
+ */
+const compiledSelectors = new WeakMap<LabelSetsMatchingTask, CompiledSelector>();
+
+function compiledSelectorOf(task: LabelSetsMatchingTask): CompiledSelector {
+  let compiled = compiledSelectors.get(task);
+  if (!compiled) compiledSelectors.set(task, (compiled = compileTrustedSelector(task.selector)));
+  return compiled;
+}
+
+/** A `labelSetsMatching` task for a selector the caller compiled (and so validated) already. */
+export function labelSetsMatchingTask(partition: string, selector: CompiledSelector): LabelSetsMatchingTask {
+  const task: LabelSetsMatchingTask = { kind: 'labelSetsMatching', partition, selector: selector.toLabelSelector() };
+  compiledSelectors.set(task, selector);
+  return task;
+}
 
 const moduleFunctions = new Map<string, ReplicaTaskFunction>();
 
@@ -24,78 +97,4 @@ async function loadModuleFunction(task: ModuleTask): Promise<ReplicaTaskFunction
   }
   moduleFunctions.set(cacheKey, fn as ReplicaTaskFunction);
   return fn as ReplicaTaskFunction;
-}
-
-/**
- * Runs a built-in task synchronously. `selector` may carry the already
- * compiled form of a `labelSetsMatching` task's selector (the main thread
- * compiled and validated it to estimate the cost).
- */
-export function executeBuiltinTask(
-  index: SelectorIndexReader,
-  task: Exclude<PoolTask, ModuleTask>,
-  selector?: CompiledSelector,
-): TaskResults[Exclude<PoolTask, ModuleTask>['kind']] {
-  switch (task.kind) {
-    case 'selectorsMatching':
-      return index.selectorsMatching(task.partition, task.labels);
-    case 'labelSetsMatching':
-      return index.labelSetsMatching(task.partition, selector ?? compileTrustedSelector(task.selector));
-    case 'selectorsChangedBetween':
-      return index.selectorsChangedBetween(task.partition, task.oldLabels, task.newLabels);
-    case 'selectorsMatchingLabelSets': {
-      // A Map, not an object: ids are opaque strings and could collide with Object.prototype members.
-      const out = new Map<string, string[]>();
-      for (const id of task.labelSetIds) {
-        const entry = index.getLabels(id);
-        if (entry) out.set(id, index.selectorsMatching(entry.partition, entry.labels));
-      }
-      return out;
-    }
-    case 'labelSetsMatchingSelectors': {
-      const out = new Map<string, string[]>();
-      for (const id of task.selectorIds) {
-        const entry = index.getSelector(id);
-        if (entry) out.set(id, index.labelSetsMatching(entry.partition, entry.selector));
-      }
-      return out;
-    }
-  }
-}
-
-export async function executeTask(index: SelectorIndexReader, task: PoolTask, selector?: CompiledSelector): Promise<unknown> {
-  if (task.kind === 'module') return (await loadModuleFunction(task))(task.input, index);
-  return executeBuiltinTask(index, task, selector);
-}
-
-/**
- * How many selector evaluations a built-in task does on `index` (cheap: sizes
- * of postings). The pool runs a task inline when this is at or below its
- * `inlineThreshold`.
- */
-export function builtinTaskCost(index: SelectorIndexReader, task: Exclude<PoolTask, ModuleTask>, selector?: CompiledSelector): number {
-  switch (task.kind) {
-    case 'selectorsMatching':
-      return index.costOfSelectorsMatching(task.partition, task.labels);
-    case 'labelSetsMatching':
-      return index.costOfLabelSetsMatching(task.partition, selector ?? compileTrustedSelector(task.selector));
-    case 'selectorsChangedBetween':
-      return index.costOfSelectorsChangedBetween(task.partition, task.oldLabels, task.newLabels);
-    case 'selectorsMatchingLabelSets': {
-      let cost = 0;
-      for (const id of task.labelSetIds) {
-        const entry = index.getLabels(id);
-        if (entry) cost += index.costOfSelectorsMatching(entry.partition, entry.labels);
-      }
-      return cost;
-    }
-    case 'labelSetsMatchingSelectors': {
-      let cost = 0;
-      for (const id of task.selectorIds) {
-        const entry = index.getSelector(id);
-        if (entry) cost += index.costOfLabelSetsMatching(entry.partition, entry.selector);
-      }
-      return cost;
-    }
-  }
 }

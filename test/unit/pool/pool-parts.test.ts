@@ -7,8 +7,9 @@ import { compileSelector } from '../../../src/labels/selector.ts';
 import { ConflictError, TerminalError, ThrottledError, TransientError } from '../../../src/runtime/errors.ts';
 import { AdmissionGate } from '../../../src/runtime/pool/admission.ts';
 import { decodeError, encodeError, WorkerTaskError } from '../../../src/runtime/pool/error-codec.ts';
-import type { DeltaBatch, IndexDelta, ReplicaControl } from '../../../src/runtime/pool/protocol.ts';
+import type { DeltaBatch, IndexDelta } from '../../../src/runtime/pool/protocol.ts';
 import { IndexReplica, ReplicaGapError } from '../../../src/runtime/pool/replica.ts';
+import { replicaControl } from '../../../src/runtime/pool/replica-endpoint.ts';
 import { ReplicaLink } from '../../../src/runtime/pool/replica-link.ts';
 import { selectorWorkerUrl } from '../../../src/runtime/pool/worker-url.ts';
 import { waitUntil } from './helpers.ts';
@@ -146,12 +147,7 @@ describe('ReplicaLink', () => {
   function localReplica() {
     const { port1, port2 } = new MessageChannel();
     const replica = new IndexReplica();
-    const control: ReplicaControl = {
-      loadSnapshot: (s) => replica.loadSnapshot(s),
-      applyDeltas: (b) => replica.applyDeltas(b),
-      status: () => replica.status(0),
-    };
-    Comlink.expose(control, port1 as unknown as Comlink.Endpoint);
+    Comlink.expose(replicaControl(replica, 0), port1 as unknown as Comlink.Endpoint);
     return { replica, workerEnd: port1, mainEnd: port2 };
   }
 
@@ -168,11 +164,11 @@ describe('ReplicaLink', () => {
       died: (_, reason) => deaths.push(reason),
     }, silentLogger);
     // No snapshot yet: the replica refuses deltas, the link recovers with a snapshot.
-    link.sendDeltas(1, [upsert('a', 'x'), upsert('b', 'y')]);
+    link.sendDeltas(batch(1, upsert('a', 'x'), upsert('b', 'y')));
     await waitUntil(() => link.ackedSeq === 2, 'snapshot acknowledged');
     assert.equal(snapshots, 1);
     assert.equal(replica.seq, 2);
-    link.sendDeltas(3, [upsert('c', 'z')]);
+    link.sendDeltas(batch(3, upsert('c', 'z')));
     await waitUntil(() => link.ackedSeq === 3, 'delta acknowledged');
     assert.deepEqual(replica.index.labelSetIds('p'), ['a', 'b', 'c']);
     assert.deepEqual(deaths, []);
