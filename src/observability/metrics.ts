@@ -18,29 +18,25 @@ export function createRegistry(options: { defaultMetrics?: boolean } = {}): Regi
   return registry;
 }
 
+/** The metric registered under `name` in `registry`, created by `create` on first use. */
+function registered<M>(registry: Registry, name: string, type: abstract new (...args: never[]) => M, create: () => M): M {
+  const existing = registry.getSingleMetric(name);
+  if (existing instanceof type) return existing;
+  if (existing !== undefined) throw new TypeError(`metric ${name} is already registered with another type`);
+  return create();
+}
+
 /**
  * The counter registered under `config.name` in `registry`, created on first
  * use. Components that may be constructed more than once per registry (a
  * watcher recreated in a test, two servers) share one series instead of
  * failing with "metric has already been registered".
  */
-export function registeredCounter<T extends string>(
-  registry: Registry,
-  config: Omit<CounterConfiguration<T>, 'registers'>,
-): Counter<T> {
-  const existing = registry.getSingleMetric(config.name);
-  if (existing instanceof Counter) return existing as Counter<T>;
-  if (existing !== undefined) throw new TypeError(`metric ${config.name} is already registered with another type`);
-  return new Counter<T>({ ...config, registers: [registry] });
+export function registeredCounter<T extends string>(registry: Registry, config: Omit<CounterConfiguration<T>, 'registers'>): Counter<T> {
+  return registered(registry, config.name, Counter<T>, () => new Counter<T>({ ...config, registers: [registry] }));
 }
 
 /** Like `registeredCounter`, for gauges. */
-export function registeredGauge<T extends string>(
-  registry: Registry,
-  config: Omit<GaugeConfiguration<T>, 'registers'>,
-): Gauge<T> {
-  const existing = registry.getSingleMetric(config.name);
-  if (existing instanceof Gauge) return existing as Gauge<T>;
-  if (existing !== undefined) throw new TypeError(`metric ${config.name} is already registered with another type`);
-  return new Gauge<T>({ ...config, registers: [registry] });
+export function registeredGauge<T extends string>(registry: Registry, config: Omit<GaugeConfiguration<T>, 'registers'>): Gauge<T> {
+  return registered(registry, config.name, Gauge<T>, () => new Gauge<T>({ ...config, registers: [registry] }));
 }
