@@ -71,8 +71,12 @@ test('throttled by a rejecting APF level: 429s are honoured and the controller c
   const errors = m.sum('controller_runtime_reconcile_errors_total');
   const waits = proc.logs.filter((l) => l.msg === 'server asked to retry later').map((l) => Number(l.waitMs));
   const waitedSeconds = waits.reduce((a, b) => a + b, 0) / 1000;
+  // How the limit on reconciles in flight moved (concurrency.adaptive).
+  const decreases = m.sum('flotilla_reconcile_concurrency_limit_decreases_total');
+  const lowered = proc.logs.filter((l) => l.msg === 'reconcile concurrency limit lowered').map((l) => Number(l.limit));
+  const lowestLimit = lowered.length > 0 ? Math.min(...lowered) : m.sum('flotilla_reconcile_concurrency_limit');
   console.log(
-    `# converged ${desired} BundleDeployments in ${convergedSeconds.toFixed(1)} s under a rejecting level: ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (waits ${Math.min(...waits)}-${Math.max(...waits)} ms, ${waitedSeconds.toFixed(0)} s in all), ${errors} reconcile errors`,
+    `# converged ${desired} BundleDeployments in ${convergedSeconds.toFixed(1)} s under a rejecting level: ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (waits ${Math.min(...waits)}-${Math.max(...waits)} ms, ${waitedSeconds.toFixed(0)} s in all), ${errors} reconcile errors; reconcile concurrency limit lowered ${decreases} times, to ${lowestLimit} at the lowest, ${m.sum('flotilla_reconcile_concurrency_limit')} when idle`,
   );
   assert.ok(throttled > 0, 'the controller was throttled (rest_client_requests_total{code="429"})');
   assert.ok(retries > 0, 'it retried as the server asked (rest_client_request_retries_total)');
@@ -83,8 +87,8 @@ test('throttled by a rejecting APF level: 429s are honoured and the controller c
     scenario: 13,
     name: 'throttling (APF 429, Reject level)',
     recoverySeconds: convergedSeconds,
-    details: { desired, requests, throttled, retries, maxWaitMs: Math.max(...waits), reconcileErrors: errors },
-    summary: `converged ${desired}/${desired} under a rejecting ${PRIORITY_LEVEL} priority level; ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (longest wait ${Math.max(...waits) / 1000} s), ${errors} reconcile errors, 0 exits`,
+    details: { desired, requests, throttled, retries, maxWaitMs: Math.max(...waits), reconcileErrors: errors, limitDecreases: decreases, lowestLimit },
+    summary: `converged ${desired}/${desired} under a rejecting ${PRIORITY_LEVEL} priority level; ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (longest wait ${Math.max(...waits) / 1000} s), ${errors} reconcile errors, limit lowered ${decreases} times (lowest ${lowestLimit}), 0 exits`,
   });
   assert.equal(await proc.stop(), 0);
 });
