@@ -147,9 +147,10 @@ export class AdaptiveLimit {
   succeeded(sample: SuccessSample): void {
     if (!this.#enabled) return;
     const interval = this.#interval;
+    const now = this.#clock.now();
     interval.successes++;
     if (sample.kind !== undefined) {
-      const baseline = this.#baseline(sample.kind);
+      const baseline = this.#baseline(sample.kind, now);
       if (baseline !== undefined && sample.startedAt >= this.#lastDecreaseAt) {
         interval.ratios.push(sample.latencyMs / Math.max(baseline, 1e-3));
       }
@@ -157,7 +158,6 @@ export class AdaptiveLimit {
       if (latencies === undefined) interval.latencies.set(sample.kind, (latencies = []));
       latencies.push(sample.latencyMs);
     }
-    const now = this.#clock.now();
     if (now - interval.startedAt >= INCREASE_INTERVAL_MS) this.#closeInterval(now);
   }
 
@@ -188,12 +188,12 @@ export class AdaptiveLimit {
     for (const listener of this.#listeners) listener(next, cause);
   }
 
-  #baseline(kind: string): number | undefined {
+  #baseline(kind: string, now: number): number | undefined {
     const history = this.#baselines.get(kind);
-    if (history === undefined || history.length === 0) return undefined;
+    if (history === undefined) return undefined;
     let min = Infinity;
-    for (const h of history) min = Math.min(min, h.median);
-    return min;
+    for (const h of history) if (now - h.at <= BASELINE_WINDOW_MS) min = Math.min(min, h.median);
+    return min === Infinity ? undefined : min;
   }
 
   #recordBaselines(interval: Interval, now: number): void {
