@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { waitFor } from '../../src/util/wait.ts';
 import { applyManifests, kubeRequest, loadKubeConfig } from './kube.ts';
+import type { Metrics } from './metrics.ts';
 
 /**
  * Real throttling for the fault suite: an API Priority and Fairness level
@@ -110,4 +111,35 @@ export async function burst(kc: KubeConfig, path: string, count: number): Promis
   const answers = await Promise.all(Array.from({ length: count }, () => kubeRequest(kc, { path }).catch(() => undefined)));
   const rejected = answers.filter((r) => r?.status === 429);
   return { sent: count, rejected: rejected.length, retryAfter: rejected.map((r) => r?.headers['retry-after']) };
+}
+
+export interface LimitReport {
+  /** Halvings of the adaptive limit on reconciles in flight, by signal. */
+  throttled: number;
+  latency: number;
+  /** The lowest it went (its value at `m` when it was never lowered). */
+  lowest: number;
+  /** Its value at `m`. */
+  now: number;
+}
+
+/**
+ * How the adaptive limit on reconciles in flight moved during a run
+ * (`concurrency.adaptive`): from its metrics at `m` and the debug lines
+ * `reconcile concurrency limit lowered` of the controller's log.
+ */
+export function limitReport(logs: ReadonlyArray<Record<string, unknown>>, m: Metrics): LimitReport {
+  const now = m.sum('flotilla_reconcile_concurrency_limit');
+  const lowered = logs.filter((l) => l.msg === 'reconcile concurrency limit lowered').map((l) => Number(l.limit));
+  return {
+    throttled: m.sum('flotilla_reconcile_concurrency_limit_decreases_total', { signal: 'throttled' }),
+    latency: m.sum('flotilla_reconcile_concurrency_limit_decreases_total', { signal: 'latency' }),
+    lowest: Math.min(now, ...lowered),
+    now,
+  };
+}
+
+/** `halved 5× (5 on 429, 0 on latency), lowest 2, now 4`. */
+export function describeLimit(r: LimitReport): string {
+  return `limit halved ${r.throttled + r.latency}× (${r.throttled} on 429, ${r.latency} on latency), lowest ${r.lowest}, ${r.now} at the end`;
 }

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reportLoggedProblems, startPlacementEnv, type FlotillaProcess, type PlacementEnv } from '../../support/flotilla.ts';
-import { burst, throttleUser } from '../../support/apf.ts';
+import { burst, describeLimit, limitReport, throttleUser } from '../../support/apf.ts';
 import { createBundles, prepareWorkspace, waitForOracle } from '../../support/fanout-world.ts';
 import { reportRecovery, secondsSince } from '../../support/faults.ts';
 
@@ -71,12 +71,9 @@ test('throttled by a rejecting APF level: 429s are honoured and the controller c
   const errors = m.sum('controller_runtime_reconcile_errors_total');
   const waits = proc.logs.filter((l) => l.msg === 'server asked to retry later').map((l) => Number(l.waitMs));
   const waitedSeconds = waits.reduce((a, b) => a + b, 0) / 1000;
-  // How the limit on reconciles in flight moved (concurrency.adaptive).
-  const decreases = m.sum('flotilla_reconcile_concurrency_limit_decreases_total');
-  const lowered = proc.logs.filter((l) => l.msg === 'reconcile concurrency limit lowered').map((l) => Number(l.limit));
-  const lowestLimit = lowered.length > 0 ? Math.min(...lowered) : m.sum('flotilla_reconcile_concurrency_limit');
+  const limit = limitReport(proc.logs, m);
   console.log(
-    `# converged ${desired} BundleDeployments in ${convergedSeconds.toFixed(1)} s under a rejecting level: ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (waits ${Math.min(...waits)}-${Math.max(...waits)} ms, ${waitedSeconds.toFixed(0)} s in all), ${errors} reconcile errors; reconcile concurrency limit lowered ${decreases} times, to ${lowestLimit} at the lowest, ${m.sum('flotilla_reconcile_concurrency_limit')} when idle`,
+    `# converged ${desired} BundleDeployments in ${convergedSeconds.toFixed(1)} s under a rejecting level: ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (waits ${Math.min(...waits)}-${Math.max(...waits)} ms, ${waitedSeconds.toFixed(0)} s in all), ${errors} reconcile errors; ${describeLimit(limit)}`,
   );
   assert.ok(throttled > 0, 'the controller was throttled (rest_client_requests_total{code="429"})');
   assert.ok(retries > 0, 'it retried as the server asked (rest_client_request_retries_total)');
@@ -87,8 +84,8 @@ test('throttled by a rejecting APF level: 429s are honoured and the controller c
     scenario: 13,
     name: 'throttling (APF 429, Reject level)',
     recoverySeconds: convergedSeconds,
-    details: { desired, requests, throttled, retries, maxWaitMs: Math.max(...waits), reconcileErrors: errors, limitDecreases: decreases, lowestLimit },
-    summary: `converged ${desired}/${desired} under a rejecting ${PRIORITY_LEVEL} priority level; ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (longest wait ${Math.max(...waits) / 1000} s), ${errors} reconcile errors, limit lowered ${decreases} times (lowest ${lowestLimit}), 0 exits`,
+    details: { desired, requests, throttled, retries, maxWaitMs: Math.max(...waits), reconcileErrors: errors, limit },
+    summary: `converged ${desired}/${desired} under a rejecting ${PRIORITY_LEVEL} priority level; ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (longest wait ${Math.max(...waits) / 1000} s), ${errors} reconcile errors, ${describeLimit(limit)}, 0 exits`,
   });
   assert.equal(await proc.stop(), 0);
 });

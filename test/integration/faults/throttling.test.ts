@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reportLoggedProblems, startPlacementEnv, type FlotillaProcess, type PlacementEnv } from '../../support/flotilla.ts';
-import { burst, throttleUser } from '../../support/apf.ts';
+import { burst, describeLimit, limitReport, throttleUser } from '../../support/apf.ts';
 import { createBundles, prepareWorkspace, waitForOracle } from '../../support/fanout-world.ts';
 import { reportRecovery, secondsSince } from '../../support/faults.ts';
 
@@ -73,8 +73,9 @@ test('throttled by API Priority and Fairness: 429s are honoured and the controll
   const errors = m.sum('controller_runtime_reconcile_errors_total');
   // Honouring Retry-After: every retry waited what the server asked (APF asks for at least 1 s).
   const waits = proc.logs.filter((l) => l.msg === 'server asked to retry later').map((l) => Number(l.waitMs));
+  const limit = limitReport(proc.logs, m);
   console.log(
-    `# converged ${desired} BundleDeployments in ${convergedSeconds.toFixed(1)} s under APF: ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (waits ${Math.min(...waits)}-${Math.max(...waits)} ms), ${errors} reconcile errors`,
+    `# converged ${desired} BundleDeployments in ${convergedSeconds.toFixed(1)} s under APF: ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After (waits ${Math.min(...waits)}-${Math.max(...waits)} ms), ${errors} reconcile errors; ${describeLimit(limit)}`,
   );
   assert.ok(throttled > 0, 'the controller was throttled (rest_client_requests_total{code="429"})');
   assert.ok(retries > 0, 'it retried as the server asked (rest_client_request_retries_total)');
@@ -85,7 +86,7 @@ test('throttled by API Priority and Fairness: 429s are honoured and the controll
     scenario: 7,
     name: 'throttling (APF 429)',
     recoverySeconds: convergedSeconds,
-    details: { desired, requests, throttled, retries, reconcileErrors: errors },
+    details: { desired, requests, throttled, retries, reconcileErrors: errors, limit },
     summary: `converged ${desired}/${desired} under a ${PRIORITY_LEVEL} priority level; ${throttled} of ${requests} requests answered 429, ${retries} retried after Retry-After, ${errors} reconcile errors, 0 exits`,
   });
   assert.equal(await proc.stop(), 0);
