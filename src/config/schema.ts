@@ -187,7 +187,19 @@ const ConcurrencySchema = Type.Object(
       maximum: 10_000,
       default: 64,
       description:
-        'Global limit on reconciles in flight across all controllers. Reconciles mostly wait on the API server, so the limit is sized to keep it busy rather than to match cores: 64 is above Fleet\'s 50 workers and well below kube-apiserver\'s default 200 mutating requests in flight, so neither the client nor the server\'s inflight limit is the bottleneck.',
+        'Global limit on reconciles in flight across all controllers (the ceiling of the adaptive limit, see `adaptive`). Reconciles mostly wait on the API server, so the limit is sized to keep it busy rather than to match cores: 64 is above Fleet\'s 50 workers and well below kube-apiserver\'s default 200 mutating requests in flight, so neither the client nor the server\'s inflight limit is the bottleneck.',
+    }),
+    adaptive: Type.Boolean({
+      default: true,
+      description:
+        'Adapt the limit on reconciles in flight to the API server, as TCP and Envoy\'s adaptive concurrency do: halve it when the server answers 429 or requests get 4× slower than usual, add 1 per second of successes, between `minConcurrentReconciles` and `maxConcurrentReconciles`. Under an API Priority and Fairness level that rejects instead of queuing, a fixed 64 in flight keeps being rejected and makes the server raise its Retry-After to 32 s. false = always `maxConcurrentReconciles`.',
+    }),
+    minConcurrentReconciles: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 1,
+      description:
+        'Floor of the adaptive limit on reconciles in flight; at most `maxConcurrentReconciles`. 1, as TCP\'s smallest window: a server that rejects even two requests at once is served one at a time rather than not at all.',
     }),
     poolThreads: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
       default: 'auto',

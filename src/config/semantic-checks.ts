@@ -66,6 +66,10 @@ function leaderElectionTimings(read: Reader): SemanticIssue[] {
   ];
 }
 
+function concurrencyBounds(read: Reader): SemanticIssue[] {
+  return lessThan(read, ['concurrency', 'minConcurrentReconciles'], ['concurrency', 'maxConcurrentReconciles'], true);
+}
+
 function backoffBounds(read: Reader): SemanticIssue[] {
   return [
     ...lessThan(read, ['backoff', 'baseDelayMs'], ['backoff', 'maxDelayMs'], true),
@@ -161,6 +165,7 @@ export function semanticIssues(value: unknown, invalidPaths: ReadonlySet<string>
   return [
     ...labelSelector(read, ['workspaces', 'selector']),
     ...staticWorkspacesNeedNames(read),
+    ...concurrencyBounds(read),
     ...backoffBounds(read),
     ...leaderElectionTimings(read),
     ...bindAddressesCompatible(read),

@@ -10,6 +10,7 @@ import { createObservabilityServers, type BoundAddress, type ObservabilityServer
 import type { Logger } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
 import { ActorSystem, type KeyScheduler, type KeySchedulerOptions } from './actors/index.ts';
+import { ApiFlowControl } from './api-flow-control.ts';
 import type { BackoffSettings } from './informer/backoff-manager.ts';
 import { InformerFactory } from './informer/informer-factory.ts';
 import { KubeClient } from './kube/client.ts';
@@ -79,6 +80,13 @@ export class Manager {
     this.log = opts.logger;
     this.registry = opts.registry ?? createRegistry();
     this.identity = opts.identity || config.leaderElection.identity || `${hostname()}_${randomUUID().slice(0, 8)}`;
+    this.actors = new ActorSystem({
+      maxInFlight: config.concurrency.maxConcurrentReconciles,
+      adaptive: config.concurrency.adaptive,
+      minInFlight: config.concurrency.minConcurrentReconciles,
+      registry: this.registry,
+      logger: this.log,
+    });
     this.client = new KubeClient({
       kubeConfig: opts.kubeConfig,
       registry: this.registry,
@@ -86,6 +94,8 @@ export class Manager {
       qps: config.api.qps,
       burst: config.api.burst,
       requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+      // The API server's answers steer the limit on reconciles in flight.
+      flowControl: new ApiFlowControl(this.actors.inFlightLimit),
     });
     this.informers = new InformerFactory({
       client: this.client,
@@ -94,11 +104,6 @@ export class Manager {
       resyncPeriodMs: config.resyncPeriodSeconds * 1000,
       listPageSize: config.api.listPageSize,
       reflectorBackoff: reflectorBackoffSettings(config.backoff.reflector),
-    });
-    this.actors = new ActorSystem({
-      maxInFlight: config.concurrency.maxConcurrentReconciles,
-      registry: this.registry,
-      logger: this.log,
     });
     this.pool = new SelectorMatchPool({
       threads: resolvePoolThreads(config.concurrency.poolThreads),
@@ -241,6 +246,8 @@ export class Manager {
     this.#config = next;
     for (const field of change.changed) {
       if (field === 'concurrency.maxConcurrentReconciles') this.actors.setMaxInFlight(next.concurrency.maxConcurrentReconciles);
+      else if (field === 'concurrency.minConcurrentReconciles') this.actors.setMinInFlight(next.concurrency.minConcurrentReconciles);
+      else if (field === 'concurrency.adaptive') this.actors.setAdaptive(next.concurrency.adaptive);
       else if (field === 'concurrency.lowPriorityShare') this.actors.setLowPriorityShare(next.concurrency.lowPriorityShare);
       else if (field === 'api.qps' || field === 'api.burst') this.client.setRateLimits(next.api.qps, next.api.burst);
       else if (field === 'log.level') this.log.level = next.log.level;

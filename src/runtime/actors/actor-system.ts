@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../../observability/logger.ts';
+import { AdaptiveLimit, type LimitChangeCause } from './adaptive-limit.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ConcurrencyLimiter } from './concurrency-limiter.ts';
 import { KeyScheduler } from './key-scheduler.ts';
@@ -7,8 +8,16 @@ import { ActorMetrics } from './metrics.ts';
 import type { KeySchedulerOptions, KeySchedulerStats } from './types.ts';
 
 export interface ActorSystemOptions {
-  /** Global limit on reconciles in flight across all controllers. */
+  /** Global limit on reconciles in flight across all controllers (the ceiling when adaptive). */
   maxInFlight: number;
+  /**
+   * Whether the limit adapts to the API server (AIMD between `minInFlight`
+   * and `maxInFlight`, fed through `inFlightLimit`). Default false: fixed at
+   * `maxInFlight`.
+   */
+  adaptive?: boolean;
+  /** Floor of the adaptive limit. Default 1. */
+  minInFlight?: number;
   registry: Registry;
   logger?: Logger;
   clock?: Clock;
@@ -18,6 +27,8 @@ export interface ActorSystemOptions {
 
 export interface ActorSystemStats {
   maxInFlight: number;
+  /** The limit in effect: `maxInFlight` unless the adaptive limit lowered it. */
+  limit: number;
   inFlight: number;
   paused: boolean;
   stopped: boolean;
@@ -39,6 +50,8 @@ export class ShutdownError extends Error {
  */
 export class ActorSystem {
   readonly #limiter: ConcurrencyLimiter;
+  readonly #limit: AdaptiveLimit;
+  readonly #decreases: Record<'throttled' | 'latency', number> = { throttled: 0, latency: 0 };
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #logger: Logger;
@@ -52,9 +65,17 @@ export class ActorSystem {
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
     this.#metrics = ActorMetrics.of(options.registry);
-    this.#limiter = new ConcurrencyLimiter(options.maxInFlight, {
+    this.#limit = new AdaptiveLimit({
+      max: inFlightOption('maxInFlight', options.maxInFlight),
+      min: inFlightOption('minInFlight', options.minInFlight ?? 1),
+      enabled: options.adaptive ?? false,
+      clock: this.#clock,
+    });
+    this.#limiter = new ConcurrencyLimiter(this.#limit.limit, {
       onClaimantError: (err) => this.#logger.error({ err }, 'actor scheduler failed to start a reconcile'),
     });
+    this.#limit.onChange((limit, cause) => this.#limitChanged(limit, cause));
+    this.#metrics.registerSystem({ limit: () => this.#limiter.limit, decreases: this.#decreases });
   }
 
   /** The limiter shared by every controller; also usable for one-off work. */
@@ -62,8 +83,17 @@ export class ActorSystem {
     return this.#limiter;
   }
 
+  /** The configured ceiling on reconciles in flight. */
   get maxInFlight(): number {
-    return this.#limiter.limit;
+    return this.#limit.max;
+  }
+
+  /**
+   * The adaptive limit behind the limiter: report API outcomes to it
+   * (`throttled`, `succeeded`). Fixed at `maxInFlight` unless adaptive.
+   */
+  get inFlightLimit(): AdaptiveLimit {
+    return this.#limit;
   }
 
   /** Creates a controller. Names must be unique (they label metrics and logs). */
@@ -72,6 +102,7 @@ export class ActorSystem {
     if (this.#controllers.has(options.name)) throw new Error(`controller "${options.name}" already exists`);
     const controller = new KeyScheduler(options, {
       limiter: this.#limiter,
+      maxInFlight: () => this.#limit.max,
       clock: this.#clock,
       random: this.#random,
       logger: this.#logger,
@@ -83,11 +114,21 @@ export class ActorSystem {
   }
 
   /**
-   * Config reload. Lowering the limit lets reconciles in flight finish and
-   * starts none until the count is below the new limit.
+   * Config reload of the ceiling. Lowering the limit lets reconciles in
+   * flight finish and starts none until the count is below the new limit.
    */
   setMaxInFlight(limit: number): void {
-    this.#limiter.setLimit(limit);
+    this.#limit.setMax(inFlightOption('maxInFlight', limit));
+  }
+
+  /** Config reload of the adaptive limit's floor. */
+  setMinInFlight(limit: number): void {
+    this.#limit.setMin(inFlightOption('minInFlight', limit));
+  }
+
+  /** Config reload: adapt the limit, or pin it at `maxInFlight`. */
+  setAdaptive(enabled: boolean): void {
+    this.#limit.setEnabled(enabled);
   }
 
   /** Config reload of the starvation guard, for every controller. */
@@ -128,12 +169,21 @@ export class ActorSystem {
 
   stats(): ActorSystemStats {
     return {
-      maxInFlight: this.#limiter.limit,
+      maxInFlight: this.#limit.max,
+      limit: this.#limiter.limit,
       inFlight: this.#limiter.inFlight,
       paused: this.#paused,
       stopped: this.#stopping !== undefined,
       controllers: [...this.#controllers.values()].map((c) => c.stats()),
     };
+  }
+
+  #limitChanged(limit: number, cause: LimitChangeCause): void {
+    this.#limiter.setLimit(limit);
+    if (cause === 'throttled' || cause === 'latency') {
+      this.#decreases[cause]++;
+      this.#logger.debug({ limit, cause, max: this.#limit.max }, 'reconcile concurrency limit lowered');
+    }
   }
 
   async #stop(drainTimeoutMs: number): Promise<{ drained: boolean }> {
@@ -153,4 +203,10 @@ export class ActorSystem {
     }
     return { drained };
   }
+}
+
+/** Validated here too, so that the message names the ActorSystem's option. */
+function inFlightOption(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be an integer >= 1, got ${String(value)}`);
+  return value;
 }

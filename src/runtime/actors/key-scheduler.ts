@@ -29,6 +29,8 @@ const MAX_DELAY_MS = 2 ** 31 - 1;
 /** What a controller borrows from its `ActorSystem`. */
 export interface KeySchedulerRuntime {
   limiter: ConcurrencyLimiter;
+  /** The configured ceiling (the limiter's limit may be lower while adapting). */
+  maxInFlight: () => number;
   clock: Clock;
   random: () => number;
   logger: Logger;
@@ -103,7 +105,7 @@ export class KeyScheduler implements SlotClaimant {
       counters: this.#counters,
       depth: () => this.#lanes.size,
       activeWorkers: () => this.#running.size,
-      maxConcurrentReconciles: () => this.#limiter.limit,
+      maxConcurrentReconciles: runtime.maxInFlight,
       deadLetterKeys: () => this.#deadLettered,
       unfinishedWork: () => this.#unfinishedWork(),
     });

@@ -49,6 +49,14 @@ export interface ControllerMetricsSource {
   unfinishedWork(): { totalSeconds: number; longestSeconds: number };
 }
 
+/** What an ActorSystem exposes for scrape-time metrics. */
+export interface SystemMetricsSource {
+  /** The limit on reconciles in flight in effect now. */
+  limit(): number;
+  /** Decreases of the adaptive limit so far, by signal. */
+  readonly decreases: Readonly<Record<'throttled' | 'latency', number>>;
+}
+
 /** Histogram observers pre-bound to one controller's labels. */
 export interface ControllerObservers {
   queueDuration(seconds: number): void;
@@ -60,6 +68,7 @@ const byRegistry = new WeakMap<Registry, ActorMetrics>();
 
 export class ActorMetrics {
   readonly #sources = new Map<string, ControllerMetricsSource>();
+  readonly #systems = new Set<SystemMetricsSource>();
   readonly #queueDuration: Histogram<'name'>;
   readonly #workDuration: Histogram<'name'>;
   readonly #reconcileTime: Histogram<'controller'>;
@@ -79,6 +88,7 @@ export class ActorMetrics {
 
   private constructor(registry: Registry) {
     const sources = this.#sources;
+    const systems = this.#systems;
     const registers = [registry];
     const counter = <L extends string>(
       name: string,
@@ -184,6 +194,33 @@ export class ActorMetrics {
       s.deadLetterKeys(),
     );
 
+    // System-wide, so no controller label. A process has one ActorSystem;
+    // runtimes sharing a registry (tests, benchmarks) add up.
+    new Gauge({
+      name: 'flotilla_reconcile_concurrency_limit',
+      help: 'Limit on reconciles in flight in effect now: concurrency.maxConcurrentReconciles, or lower while the adaptive limit backs off from API throttling or latency',
+      registers,
+      collect() {
+        let sum = 0;
+        for (const system of systems) sum += system.limit();
+        this.set(sum);
+      },
+    });
+    new Counter<'signal'>({
+      name: 'flotilla_reconcile_concurrency_limit_decreases_total',
+      help: 'Times the adaptive limit on reconciles in flight was lowered, by signal (throttled: a 429 from the API server; latency: requests much slower than their baseline)',
+      labelNames: ['signal'],
+      registers,
+      collect() {
+        this.reset();
+        for (const signal of ['throttled', 'latency'] as const) {
+          let sum = 0;
+          for (const system of systems) sum += system.decreases[signal];
+          this.inc({ signal }, sum);
+        }
+      },
+    });
+
     this.#queueDuration = new Histogram({
       name: 'workqueue_queue_duration_seconds',
       help: 'How long in seconds an item stays in workqueue before being requested',
@@ -205,6 +242,11 @@ export class ActorMetrics {
       buckets: RECONCILE_TIME_BUCKETS,
       registers,
     });
+  }
+
+  /** Adds an ActorSystem's series. */
+  registerSystem(source: SystemMetricsSource): void {
+    this.#systems.add(source);
   }
 
   /** Adds a controller's series; its name must be unique in this registry. */

@@ -13,6 +13,7 @@ import {
 } from './api-types.ts';
 import { clientMetrics } from './client-metrics.ts';
 import { ApiConnection } from './connection.ts';
+import type { RequestFlowControl } from './flow-control.ts';
 import type { ListerWatcher, ObjectReader, ObjectWriter } from './interfaces.ts';
 import { RestTransport } from './rest-transport.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -57,6 +58,8 @@ export interface KubeClientOptions {
   fieldManager?: string;
   /** client-go retries a request answered 429 + Retry-After up to 10 times. */
   maxThrottleRetries?: number;
+  /** Told every answer, may hold attempts back (see flow-control.ts). */
+  flowControl?: RequestFlowControl;
 }
 
 export class KubeClient implements ListerWatcher, ObjectReader, ObjectWriter {
@@ -76,6 +79,7 @@ export class KubeClient implements ListerWatcher, ObjectReader, ObjectWriter {
       requestTimeoutMs: opts.requestTimeoutMs ?? 60_000,
       userAgent: opts.userAgent ?? 'flotilla',
       maxThrottleRetries: opts.maxThrottleRetries ?? 10,
+      flowControl: opts.flowControl,
     });
     this.fieldManager = opts.fieldManager ?? 'flotilla';
   }

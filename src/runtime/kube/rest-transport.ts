@@ -3,6 +3,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { RequestSpec, Verb } from './api-types.ts';
 import type { ClientMetrics } from './client-metrics.ts';
 import { buildUrl, type ApiConnection, type Connection } from './connection.ts';
+import type { RequestFlowControl } from './flow-control.ts';
 import { parseRetryAfter, toApiError } from './responses.ts';
 import type { TokenBucket } from './token-bucket.ts';
 
@@ -15,6 +16,8 @@ export interface RestTransportOptions {
   userAgent: string;
   /** client-go retries a request answered 429 + Retry-After up to 10 times. */
   maxThrottleRetries: number;
+  /** Told every answer; may hold attempts back (adaptive concurrency). */
+  flowControl?: RequestFlowControl | undefined;
 }
 
 interface RawResponse {
@@ -36,6 +39,7 @@ export class RestTransport {
   readonly #requestTimeoutMs: number;
   readonly #userAgent: string;
   readonly #maxThrottleRetries: number;
+  readonly #flow: RequestFlowControl | undefined;
 
   constructor(opts: RestTransportOptions) {
     this.connection = opts.connection;
@@ -45,6 +49,7 @@ export class RestTransport {
     this.#requestTimeoutMs = opts.requestTimeoutMs;
     this.#userAgent = opts.userAgent;
     this.#maxThrottleRetries = opts.maxThrottleRetries;
+    this.#flow = opts.flowControl;
   }
 
   /** Waits for the client-side rate limiter, then hands out the connection to send on. */
@@ -62,7 +67,7 @@ export class RestTransport {
   /** The decoded 2xx body (undefined when empty); any other answer throws an ApiError. */
   async request<T>(spec: RequestSpec): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      const response = await this.#send(spec);
+      const response = await this.#attempt(spec);
       if (response.status >= 200 && response.status < 300) {
         return (response.body.length === 0 ? undefined : JSON.parse(response.body)) as T;
       }
@@ -76,6 +81,21 @@ export class RestTransport {
       const waitMs = Math.min(response.retryAfterSeconds! * 1000, 60_000);
       this.#log.debug({ verb: spec.verb, resource: spec.resource, code: response.status, waitMs }, 'server asked to retry later');
       await sleep(waitMs, undefined, spec.signal ? { signal: spec.signal } : undefined).catch(() => undefined);
+    }
+  }
+
+  /**
+   * One attempt, admitted by the flow control. The admission is returned
+   * before a retry's wait, so a request sleeping out a Retry-After holds no
+   * place that another could use.
+   */
+  async #attempt(spec: RequestSpec): Promise<RawResponse> {
+    const admission = this.#flow?.admit(spec);
+    const release = admission === undefined ? undefined : await admission;
+    try {
+      return await this.#send(spec);
+    } finally {
+      release?.();
     }
   }
 
@@ -121,6 +141,7 @@ export class RestTransport {
       });
       if (res.status === 401) this.connection.invalidate();
       this.metrics.requests.labels(spec.verb, spec.resource, String(res.status)).inc();
+      this.#flow?.observe({ verb: spec.verb, resource: spec.resource, status: res.status, startedAt: started, latencyMs: performance.now() - started });
       return res;
     } catch (err) {
       this.metrics.requests.labels(spec.verb, spec.resource, '<error>').inc();

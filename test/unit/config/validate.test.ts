@@ -107,7 +107,7 @@ describe('config validation messages', () => {
       yaml: 'concurrency:\n  maxConcurentReconciles: 3\n',
       expect: [
         'concurrency.maxConcurentReconciles is not a known field (did you mean "maxConcurrentReconciles"?)',
-        'fields of concurrency are: maxConcurrentReconciles, poolThreads',
+        'fields of concurrency are: maxConcurrentReconciles, adaptive, minConcurrentReconciles, poolThreads',
       ],
     },
     {

@@ -19,7 +19,7 @@ export function documentedMetrics(readme: string): Set<string> {
   const names = new Set<string>();
   for (const [, code] of section.matchAll(/`([^`]+)`/g)) {
     const name = (code ?? '').replace(/\{.*$/, '');
-    if (/^[a-z_][a-z0-9_]*_[a-z0-9_]+$/.test(name) && /_(total|seconds|depth|workers|reconciles|keys|status|flight|objects|threads)$/.test(name)) names.add(name);
+    if (/^[a-z_][a-z0-9_]*_[a-z0-9_]+$/.test(name) && /_(total|seconds|depth|workers|reconciles|keys|status|flight|objects|threads|limit)$/.test(name)) names.add(name);
   }
   return names;
 }
