@@ -22,6 +22,7 @@ import {
   type PlacementEnv,
 } from '../support/flotilla.ts';
 import { waitFor } from '../../src/util/wait.ts';
+import { AgentSimulator } from '../support/agent-simulator.ts';
 
 /**
  * Content sharing and every cleanup path: Contents are shared by identical
@@ -42,7 +43,7 @@ const R2: Resources = [{ name: 'cm.yaml', content: SAMPLE_CONFIGMAP('shared', { 
 const R3: Resources = [{ name: 'cm.yaml', content: SAMPLE_CONFIGMAP('shared', { version: '3' }) }];
 const RD: Resources = [{ name: 'group.yaml', content: SAMPLE_CONFIGMAP('group-only') }];
 const RB: Resources = [{ name: 'bystander.yaml', content: SAMPLE_CONFIGMAP('bystander') }];
-const [C1, C2, C3, CD, CB] = [R1, R2, R3, RD, RB].map(contentNameFor) as [string, string, string, string, string];
+const [C1, C2, C3, CD, CB, C0] = [R1, R2, R3, RD, RB, []].map(contentNameFor) as [string, string, string, string, string, string];
 const PROD_TARGETS = [{ clusterSelector: { matchLabels: { env: 'prod' } } }];
 
 before(async () => {
@@ -121,6 +122,34 @@ test('Bundles with identical resources share one Content', async () => {
   const metrics = await flotilla.metrics();
   assert.equal(metrics.sum('flotilla_writes_total', { kind: 'Content', verb: 'create' }), 4, 'one Content create per distinct resources');
   assert.equal(metrics.sum('rest_client_requests_total', { resource: 'contents.flotilla.dev', code: '409' }), 0, 'no Content create answered 409');
+});
+
+test('a Bundle without spec.resources deploys the Content of no resources, as resources: [] does', async () => {
+  const { admin } = env;
+  await admin.create(T.Bundle, { metadata: { name: 'no-resources', namespace: ws }, spec: { targets: [{ clusterSelector: {} }] } });
+  await waitForConvergence(
+    async () => {
+      const problems = await bdProblems('no-resources', ['c1', 'c2'], C0);
+      const b = await admin.get<Obj>(T.Bundle, 'no-resources', ws);
+      if (b.status?.contentName !== C0) problems.push(`status.contentName ${String(b.status?.contentName)}, expected ${C0}`);
+      if (!(await contentNames()).has(C0)) problems.push(`Content ${C0} missing`);
+      return problems;
+    },
+    { timeoutMs: 30_000, description: 'the Bundle without resources to be deployed' },
+  );
+  const content = await admin.get<Obj>(T.Content, C0);
+  assert.deepEqual((content.spec as { resources?: unknown }).resources, [], 'the Content holds no resources');
+  // What was stuck before: every Cluster Pending with no BundleDeployment, and no Content at all.
+  const agent = new AgentSimulator(admin);
+  await agent.reportAll({ labelSelector: `${Label.BundleName}=no-resources,${Label.BundleNamespace}=${ws}` }, 'ready');
+  const ready = await waitFor(
+    async () => {
+      const c = conditionOf(await admin.get<Obj>(T.Bundle, 'no-resources', ws), 'Ready');
+      return c?.status === 'True' ? c : undefined;
+    },
+    { timeoutMs: 30_000, description: 'the Bundle without resources to be Ready once its BundleDeployments are' },
+  );
+  assert.match(ready.message ?? '', /2\/2 clusters ready/);
 });
 
 test('changing one Bundle’s resources: new Content and deploymentID for it, the other keeps the shared one untouched', async () => {
@@ -248,7 +277,7 @@ test('deleting the workspace namespace leaves nothing of it behind', async () =>
       const nss = await listAll(admin, builtinTypes.namespace, { labelSelector: `${Label.ClusterNamespace}=${ws}` });
       if (nss.length > 0) problems.push(`deployment namespaces remain: ${nss.map((n) => n.metadata.name).join(', ')}`);
       const have = await contentNames();
-      for (const c of [C1, C2, CD]) if (have.has(c)) problems.push(`Content ${c} of ${ws} remains`);
+      for (const c of [C1, C2, CD, C0]) if (have.has(c)) problems.push(`Content ${c} of ${ws} remains`);
       return problems;
     },
     { timeoutMs: 60_000, description: `nothing of ${ws} left` },
