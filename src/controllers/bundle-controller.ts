@@ -138,8 +138,8 @@ export class BundleReconciler {
     // sees the BundleDeployments just written; still one status write.
     if (wroteDeployments) return { requeueAfterMs: STATUS_AFTER_DEPLOYMENTS_MS };
     const { namespace, name } = splitKey(rc.key);
-    await ctx.writer.applyStatus(Kind.Bundle, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
-    this.#reportProblems(bundle, bundle.status, status);
+    const written = await ctx.writer.applyStatus(Kind.Bundle, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
+    if (written) this.#reportProblems(bundle, bundle.status, status);
   }
 
   /** Validation of the resources, memoised by their content hash. */

@@ -8,8 +8,20 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Finalizer } from '../../../src/api/constants.ts';
 import { contentNameFor } from '../../../src/api/content-name.ts';
+import { Registry } from 'prom-client';
 import { BundleReconciler } from '../../../src/controllers/bundle-controller.ts';
-import { desiredContentName, type BundleObject, type ClusterObject } from '../../../src/controllers/placement-context.ts';
+import { ClusterGroupReconciler } from '../../../src/controllers/clustergroup-controller.ts';
+import {
+  desiredContentName,
+  PlacementContext,
+  type BundleObject,
+  type ClusterGroupObject,
+  type ClusterObject,
+} from '../../../src/controllers/placement-context.ts';
+import { Writer, type WriteClient } from '../../../src/controllers/writer.ts';
+import { silentLogger } from '../../../src/observability/logger.ts';
+import { ApiError } from '../../../src/runtime/errors.ts';
+import type { KubeObject, ResourceType } from '../../../src/runtime/kube/resource.ts';
 import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../../../src/placement/deployment-namespace.ts';
 import { PlacementWorld } from '../../support/placement-world.ts';
 
@@ -72,5 +84,57 @@ describe('a Bundle without spec.resources', () => {
     assert.equal(world.caches.bundleDeployments.store.list().length, 0);
     const ready = world.caches.bundles.store.get('ws/odd')?.status?.conditions?.find((c) => c.type === 'Ready');
     assert.equal(ready?.reason, 'InvalidResources');
+  });
+});
+
+/**
+ * The world's caches with a writer whose every status write finds the
+ * object deleted: what a reconcile meets when the object goes between the
+ * cache read and the write.
+ */
+function vanishingStatusContext(world: PlacementWorld): { ctx: PlacementContext; statusWrites: string[] } {
+  const statusWrites: string[] = [];
+  const gone = (verb: string, type: ResourceType, name: string) =>
+    new ApiError({ statusCode: 404, reason: 'NotFound', message: `${type.plural} "${name}" not found`, verb, resource: `${type.plural}/status` });
+  const client: WriteClient = {
+    apply: async (type: ResourceType, obj: KubeObject, opts?: { subresource?: string }) => {
+      if (opts?.subresource !== 'status') throw new Error('only status writes are expected here');
+      statusWrites.push(`${type.kind} ${obj.metadata.namespace}/${obj.metadata.name}`);
+      throw gone('apply', type, obj.metadata.name ?? '');
+    },
+    create: async () => assert.fail('no create expected'),
+    patch: async () => assert.fail('no patch expected'),
+    delete: async () => assert.fail('no delete expected'),
+  } as unknown as WriteClient;
+  const registry = new Registry();
+  const ctx = new PlacementContext({
+    caches: world.caches,
+    writer: new Writer(client, registry),
+    events: world.ctx.events,
+    workspaces: world.ctx.workspaces,
+    registry,
+    log: silentLogger,
+  });
+  return { ctx, statusWrites };
+}
+
+describe('a status write for an object deleted meanwhile', () => {
+  it('ClusterGroup: the reconcile is done (no error to retry)', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'c1', { env: 'prod' });
+    world.caches.clusterGroups.store.upsert(world.object({ metadata: { name: 'g', namespace: 'ws' }, spec: { selector: { matchLabels: { env: 'prod' } } } } as unknown as ClusterGroupObject));
+    const { ctx, statusWrites } = vanishingStatusContext(world);
+    await new ClusterGroupReconciler(ctx).reconcile(world.reconcileContext('ws/g'));
+    assert.deepEqual(statusWrites, ['ClusterGroup ws/g'], 'the write was attempted and found the group gone');
+  });
+
+  it('Bundle: the reconcile is done, and warns nobody about a Bundle that is gone', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'c1');
+    bundle(world, 'bad', { resources: [{ name: 'x.yaml', content: 'kind: [' }], targets: [{ clusterSelector: {} }] });
+    const { ctx, statusWrites } = vanishingStatusContext(world);
+    await new BundleReconciler(ctx).reconcile(world.reconcileContext('ws/bad'));
+    assert.deepEqual(statusWrites, ['Bundle ws/bad']);
+    assert.deepEqual(world.events, [], 'no Event about the vanished Bundle');
   });
 });
