@@ -111,6 +111,8 @@ export const ConditionReason = {
   // Cluster
   NamespaceReady: 'NamespaceReady',
   NamespaceTerminating: 'NamespaceTerminating',
+  /** A namespace with the deployment namespace's name exists and belongs to someone else. */
+  NamespaceConflict: 'NamespaceConflict',
   // ClusterGroup
   NoClusters: 'NoClusters',
   // Applied (agent)

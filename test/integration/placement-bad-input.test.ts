@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Label, Limits } from '../../src/api/constants.ts';
 import { MAX_RESOURCES_ENCODED_BYTES } from '../../src/placement/bundle-validation.ts';
 import { builtinTypes } from '../../src/runtime/kube/resource.ts';
+import { deploymentNamespaceFor } from '../../src/placement/deployment-namespace.ts';
 import {
   SAMPLE_CONFIGMAP,
   T,
@@ -232,4 +233,31 @@ test('fixing the content releases the Bundle', async () => {
     },
     { timeoutMs: 30_000, description: 'the fixed Bundle to be deployed' },
   );
+});
+
+test('a Cluster whose deployment namespace name is taken reports NamespaceConflict on status and one Event, and logs no error', async () => {
+  const { admin } = env;
+  const taken = deploymentNamespaceFor(ws, 'taken');
+  await admin.create(builtinTypes.namespace, { metadata: { name: taken, labels: { team: 'someone-else' } } });
+  const logsBefore = flotilla.logs.length;
+  await admin.create(T.Cluster, clusterObject(ws, 'taken', { env: 'prod' }));
+  const cluster = await waitFor(
+    async () => {
+      const c = await admin.get<Obj>(T.Cluster, 'taken', ws);
+      return conditionOf(c, 'Stalled')?.status === 'True' && conditionOf(c, 'Ready')?.status === 'False' ? c : undefined;
+    },
+    { timeoutMs: 30_000, description: 'Cluster taken: Stalled=True and Ready=False' },
+  );
+  for (const type of ['Ready', 'Stalled']) {
+    assert.equal(conditionOf(cluster, type)?.reason, 'NamespaceConflict', `${type} reason`);
+    assert.match(conditionOf(cluster, type)?.message ?? '', new RegExp(`namespace ${taken} exists but does not belong to Cluster ${ws}/taken`));
+  }
+  assert.equal(cluster.status?.namespace, undefined, 'the foreign namespace is not announced as the deployment namespace');
+  await flotilla.waitForIdle({ description: 'controller idle after the conflict' });
+  const events = (await listAll<EventObj>(admin, builtinTypes.event, { namespace: ws })).filter((e) => e.regarding?.name === 'taken');
+  assert.deepEqual(events.map((e) => [e.type, e.reason]), [['Warning', 'NamespaceConflict']], 'one Warning Event');
+  const logged = flotilla.logs.slice(logsBefore).filter((l) => typeof l.level === 'number' && l.level >= 40);
+  assert.deepEqual(logged.map((l) => String(l.msg)), [], 'a user-fixable conflict is not a controller error');
+  const m = await flotilla.metrics();
+  assert.equal(m.sum('flotilla_invalid_objects', { kind: 'Cluster', reason: 'NamespaceConflict' }), 1, 'counted as invalid input');
 });

@@ -10,6 +10,8 @@ import { Finalizer } from '../../../src/api/constants.ts';
 import { contentNameFor } from '../../../src/api/content-name.ts';
 import { Registry } from 'prom-client';
 import { BundleReconciler } from '../../../src/controllers/bundle-controller.ts';
+import { ClusterReconciler } from '../../../src/controllers/cluster-controller.ts';
+import { invalidInputReason } from '../../../src/controllers/invalid-objects.ts';
 import { ClusterGroupReconciler } from '../../../src/controllers/clustergroup-controller.ts';
 import {
   desiredContentName,
@@ -136,5 +138,47 @@ describe('a status write for an object deleted meanwhile', () => {
     await new BundleReconciler(ctx).reconcile(world.reconcileContext('ws/bad'));
     assert.deepEqual(statusWrites, ['Bundle ws/bad']);
     assert.deepEqual(world.events, [], 'no Event about the vanished Bundle');
+  });
+});
+
+describe('a deployment namespace that belongs to someone else', () => {
+  function conflicted(): { world: PlacementWorld; reconciler: ClusterReconciler; nsName: string } {
+    const world = new PlacementWorld();
+    const nsName = deploymentNamespaceFor('ws', 'c1');
+    world.caches.namespaces.store.upsert(world.object({ metadata: { name: nsName, labels: { team: 'someone-else' } } }));
+    world.caches.clusters.store.upsert(world.object({ metadata: { name: 'c1', namespace: 'ws', finalizers: [Finalizer.ClusterCleanup] }, spec: {} } as ClusterObject));
+    return { world, reconciler: new ClusterReconciler(world.ctx), nsName };
+  }
+
+  it('is reported on status (Ready=False, Stalled=True) and as one Warning Event, not thrown as an error', async () => {
+    const { world, reconciler, nsName } = conflicted();
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/c1')));
+    const c1 = world.caches.clusters.store.get('ws/c1')!;
+    const conditions = Object.fromEntries((c1.status?.conditions ?? []).map((c) => [c.type, c]));
+    assert.equal(conditions.Ready?.status, 'False');
+    assert.equal(conditions.Ready?.reason, 'NamespaceConflict');
+    assert.equal(conditions.Stalled?.status, 'True');
+    assert.equal(conditions.Stalled?.reason, 'NamespaceConflict');
+    assert.match(conditions.Stalled?.message ?? '', new RegExp(`namespace ${nsName} exists but does not belong to Cluster ws/c1`));
+    assert.equal(c1.status?.namespace, undefined, 'no Bundle is sent to a namespace that is not the Cluster\'s');
+    assert.equal(invalidInputReason(c1), 'NamespaceConflict', 'counted as invalid input');
+    assert.deepEqual(world.events.map((e) => [e.key, e.type, e.reason]), [['ws/c1', 'Warning', 'NamespaceConflict']]);
+
+    // A resync finds the same conflict: nothing is written or recorded again.
+    const writes = world.writes.length;
+    await reconciler.reconcile(world.reconcileContext('ws/c1'));
+    assert.equal(world.writes.length, writes);
+    assert.equal(world.events.length, 1);
+  });
+
+  it('clears once the name is free: the deployment namespace is created and Stalled goes', async () => {
+    const { world, reconciler, nsName } = conflicted();
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/c1')));
+    world.caches.namespaces.store.delete(nsName);
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/c1')));
+    const c1 = world.caches.clusters.store.get('ws/c1')!;
+    assert.equal(c1.status?.namespace, nsName);
+    assert.deepEqual((c1.status?.conditions ?? []).map((c) => [c.type, c.status, c.reason]), [['Ready', 'True', 'NamespaceReady']]);
+    assert.equal(world.events.length, 1, 'no further Event');
   });
 });
