@@ -6,7 +6,7 @@ import { validateBundleResources } from '../placement/bundle-validation.ts';
 import { findCondition } from '../placement/conditions.ts';
 import { deploymentNamespaceFor } from '../placement/deployment-namespace.ts';
 import type { BundleProblem } from '../placement/problems.ts';
-import { computeBundleStatus, statusEqual } from '../placement/summary.ts';
+import { computeBundleStatus, problemStatement, statusEqual } from '../placement/summary.ts';
 import { computePlacement } from '../placement/targeting.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/actors/index.ts';
 import { ignoreAlreadyExists, ignoreNotFound } from '../runtime/errors.ts';
@@ -191,13 +191,17 @@ export class BundleReconciler {
     await forEachLimit(live, WRITE_PARALLELISM, (bd) => ignoreNotFound(this.#ctx.writer.delete(Kind.BundleDeployment, bd, reason, signal)));
   }
 
-  /** A Warning Event when the Bundle newly has a problem (not on every reconcile). */
+  /**
+   * A Warning Event when the Bundle newly has a problem: not on every
+   * reconcile, and not when only the counts in the message moved (a Cluster
+   * joining the workspace does not make an invalid Bundle newly invalid).
+   */
   #reportProblems(bundle: BundleObject, previous: BundleStatus | undefined, next: BundleStatus): void {
     for (const type of [ConditionType.Ready, ConditionType.Targeted]) {
       const now = findCondition(next.conditions, type);
       if (!now || now.status !== ConditionStatus.False || !isInvalidInputReason(now.reason)) continue;
       const before = findCondition(previous?.conditions, type);
-      if (before?.reason === now.reason && before.message === now.message) continue;
+      if (before?.status === now.status && before.reason === now.reason && problemStatement(before) === problemStatement(now)) continue;
       void this.#ctx.events.record(bundle, 'Warning', now.reason, now.message);
     }
   }

@@ -182,3 +182,34 @@ describe('a deployment namespace that belongs to someone else', () => {
     assert.equal(world.events.length, 1, 'no further Event');
   });
 });
+
+describe('Warning Events about an invalid Bundle', () => {
+  it('come once per problem, not again when only the workspace counts in the message change', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'c1');
+    cluster(world, 'c2');
+    bundle(world, 'bad', { resources: [{ name: 'x.yaml', content: 'kind: [' }], targets: [{ clusterSelector: {} }, { clusterGroup: 'missing' }] });
+    const reconciler = new BundleReconciler(world.ctx);
+    const reconcile = () => converge(world, () => reconciler.reconcile(world.reconcileContext('ws/bad')));
+    const warnings = () => world.events.filter((e) => e.key === 'ws/bad' && e.type === 'Warning').map((e) => e.reason);
+    await reconcile();
+    assert.deepEqual(warnings().sort(), ['ClusterGroupNotFound', 'InvalidResources']);
+
+    const before = world.caches.bundles.store.get('ws/bad')?.status?.conditions?.map((c) => c.message);
+    cluster(world, 'c3');
+    await reconcile();
+    const after = world.caches.bundles.store.get('ws/bad')?.status?.conditions?.map((c) => c.message);
+    assert.notDeepEqual(after, before, 'the condition messages moved with the Cluster count');
+    assert.deepEqual(warnings().sort(), ['ClusterGroupNotFound', 'InvalidResources'], 'and no Event was recorded again');
+
+    // A different problem is news; the unchanged one is not.
+    const current = world.caches.bundles.store.get('ws/bad')!;
+    world.caches.bundles.store.upsert({
+      ...current,
+      metadata: { ...current.metadata, resourceVersion: '5000000', generation: 2 },
+      spec: { ...current.spec, resources: [{ name: 'x.yaml', content: 'kind: [[' }, { name: 'x.yaml', content: 'kind: ConfigMap' }] },
+    } as BundleObject);
+    await reconcile();
+    assert.deepEqual(warnings().sort(), ['ClusterGroupNotFound', 'InvalidResources', 'InvalidResources']);
+  });
+});
