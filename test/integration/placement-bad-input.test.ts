@@ -261,3 +261,42 @@ test('a Cluster whose deployment namespace name is taken reports NamespaceConfli
   const m = await flotilla.metrics();
   assert.equal(m.sum('flotilla_invalid_objects', { kind: 'Cluster', reason: 'NamespaceConflict' }), 1, 'counted as invalid input');
 });
+
+test('a problem found while its workspace namespace is being deleted is reported on status; its Event is not attempted noisily', async () => {
+  const { admin } = env;
+  // No kube-controller-manager here: a deleted namespace stays Terminating
+  // with its objects in place, and the API server refuses new objects in it
+  // (Events included) while updates still work.
+  const closing = 'closing';
+  await createWorkspace(admin, closing);
+  await admin.create(T.Cluster, clusterObject(closing, 'c1'));
+  await admin.create(T.Bundle, bundleObject(closing, 'app', ALL));
+  await waitFor(async () => (await listAll(admin, T.BundleDeployment, { labelSelector: `${Label.BundleNamespace}=${closing}` })).length === 1, {
+    timeoutMs: 30_000,
+    description: `the Bundle of ${closing} deployed`,
+  });
+  await admin.delete(builtinTypes.namespace, closing);
+  await waitFor(async () => Boolean((await admin.get<Obj>(builtinTypes.namespace, closing)).metadata.deletionTimestamp), {
+    timeoutMs: 10_000,
+    description: `namespace ${closing} Terminating`,
+  });
+  const attempts = async () => {
+    const m = await flotilla.metrics();
+    return m.sum('flotilla_events_recorded_total', { reason: 'InvalidResources' });
+  };
+  const attemptsBefore = await attempts();
+  const logsBefore = flotilla.logs.length;
+  await admin.patch(T.Bundle, 'app', closing, { spec: { resources: [{ name: 'broken.yaml', content: 'kind: [' }] } });
+
+  await waitFor(async () => conditionOf(await admin.get<Obj>(T.Bundle, 'app', closing), 'Ready')?.reason === 'InvalidResources', {
+    timeoutMs: 30_000,
+    description: 'the problem reported on the Bundle of the terminating namespace',
+  });
+  await waitFor(async () => (await attempts()) > attemptsBefore, { timeoutMs: 30_000, description: 'the recorder to have handled the Warning' });
+  const m = await flotilla.metrics();
+  const results = m.groupBy('flotilla_events_recorded_total', ['result'], { reason: 'InvalidResources' });
+  console.log(`# InvalidResources events by result: ${JSON.stringify(results)}`);
+  const noisy = flotilla.logs.slice(logsBefore).filter((l) => typeof l.level === 'number' && l.level >= 40);
+  assert.deepEqual(noisy.map((l) => `${String(l.msg)} ${String(l.err ?? '')}`), [], 'no warning for an Event the namespace cannot take any more');
+  assert.ok(m.sum('flotilla_events_recorded_total', { reason: 'InvalidResources', result: 'dropped' }) >= 1, 'counted as dropped');
+});

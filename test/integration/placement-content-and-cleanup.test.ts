@@ -303,8 +303,8 @@ test('a ClusterGroup deleted while its status is being written is done, not a fa
       round++;
       await Promise.all(
         names.map(async (name) => {
-          await admin.create(T.ClusterGroup, clusterGroupObject(ws, name, { matchLabels: { env: 'prod' } }));
-          await admin.delete(T.ClusterGroup, name, ws);
+          await admin.create(T.ClusterGroup, clusterGroupObject(bystander, name, { matchLabels: { env: 'prod' } }));
+          await admin.delete(T.ClusterGroup, name, bystander);
         }),
       );
       await flotilla.waitForIdle({ stableMs: 500, description: 'controller idle after a round of fleeting groups' });
@@ -315,4 +315,41 @@ test('a ClusterGroup deleted while its status is being written is done, not a fa
   const failures = flotilla.logs.slice(logsBefore).filter((l) => typeof l.level === 'number' && l.level >= 40);
   console.log(`# ${round} round(s) of fleeting groups, ${await notFoundStatusWrites()} status write(s) answered 404, ${failures.length} warning/error lines`);
   assert.deepEqual(failures.map((l) => `${String(l.msg)} ${JSON.stringify(l.err ?? '').slice(0, 200)}`), [], 'a vanished object is not a failure');
+});
+
+test('deleting a workspace with invalid Bundles is quiet: no failed Event writes, no warnings', async () => {
+  const { admin } = env;
+  const doomed = 'doomed';
+  await createWorkspace(admin, doomed);
+  for (const c of ['c1', 'c2', 'c3']) await admin.create(T.Cluster, clusterObject(doomed, c, { env: 'prod' }));
+  await admin.create(T.ClusterGroup, clusterGroupObject(doomed, 'g', { matchLabels: { env: 'prod' } }));
+  const broken: Resources = [{ name: 'broken.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [unclosed\n' }];
+  const bundles = Array.from({ length: 20 }, (_, i) => `invalid-${i}`);
+  for (const name of bundles) await admin.create(T.Bundle, bundleObject(doomed, name, [{ clusterSelector: {} }], broken));
+  for (let i = 0; i < 20; i++) await admin.create(T.Bundle, bundleObject(doomed, `grouped-${i}`, [{ clusterGroup: 'g' }], RD));
+  await waitForConvergence(
+    async () => {
+      const problems: string[] = [];
+      for (const b of await listAll(admin, T.Bundle, { namespace: doomed })) {
+        const ready = conditionOf(b, 'Ready');
+        const expectedDesired = 3;
+        const desired = (b.status?.summary as { desiredReady?: number } | undefined)?.desiredReady;
+        if (desired !== expectedDesired) problems.push(`${b.metadata.name}: desiredReady ${String(desired)}`);
+        if (b.metadata.name?.startsWith('invalid-') && ready?.reason !== 'InvalidResources') problems.push(`${b.metadata.name}: Ready ${JSON.stringify(ready)}`);
+      }
+      return problems;
+    },
+    { timeoutMs: 60_000, description: `the Bundles of ${doomed} to report their state` },
+  );
+  const logsBefore = flotilla.logs.length;
+  await admin.delete(builtinTypes.namespace, doomed);
+  await waitFor(() => isGone(admin, builtinTypes.namespace, doomed), { timeoutMs: 180_000, intervalMs: 1000, description: `namespace ${doomed} to disappear` });
+  await flotilla.waitForIdle({ description: 'controller idle after the workspace deletion' });
+  const during = flotilla.logs.slice(logsBefore);
+  const eventFailures = during.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('could not record event'));
+  const failures = during.filter((l) => typeof l.level === 'number' && l.level >= 40);
+  console.log(`# deleting ${doomed}: ${eventFailures.length} failed Event writes, ${failures.length} warning/error lines`);
+  for (const l of failures.slice(0, 5)) console.log(`#   ${JSON.stringify(l).slice(0, 300)}`);
+  assert.equal(eventFailures.length, 0, 'no failed Event write into the namespace being deleted');
+  assert.deepEqual(failures.map((l) => String(l.msg)), [], 'nothing at warning level or above');
 });
