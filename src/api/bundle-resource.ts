@@ -25,7 +25,10 @@ export type BundleResource = Type.Static<typeof BundleResource>;
 /**
  * The list of manifests. Keyed by `name`, so names are unique and
  * server-side apply merges per manifest; bounded in count and in total size
- * so that the object stays under etcd's request limit.
+ * so that the object stays under etcd's request limit. The schema can only
+ * count characters; the admission policy next to the CRDs holds the same
+ * figures in bytes (`resource-size-policy.ts` says why it is not a CEL rule
+ * here).
  */
 export function BundleResources(description: string) {
   return Type.Array(BundleResource, {

@@ -111,6 +111,8 @@ export const ConditionReason = {
   // Cluster
   NamespaceReady: 'NamespaceReady',
   NamespaceTerminating: 'NamespaceTerminating',
+  /** A namespace with the deployment namespace's name exists and belongs to someone else. */
+  NamespaceConflict: 'NamespaceConflict',
   // ClusterGroup
   NoClusters: 'NoClusters',
   // Applied (agent)
@@ -152,18 +154,23 @@ export const SummaryCountField = {
 /**
  * Size limits. etcd rejects requests over ~1.5 MiB (`--max-request-bytes`
  * default 1,572,864), so a Bundle's (and its Content's) manifests must stay
- * well below that: the schema bounds each item and the total, leaving headroom
- * for metadata and managedFields. CEL counts characters, not bytes, so the
- * controller also checks the encoded byte size and reports ContentTooLarge.
+ * well below that, leaving headroom for metadata and managedFields. The two
+ * manifest limits hold in UTF-8 bytes, whatever the characters: the
+ * admission policy installed with the CRDs measures bytes
+ * (`resource-size-policy.ts`; a CRD's own CEL cannot afford to), the CRD
+ * schema applies the same figures to characters (never stricter: a
+ * character is at least one byte), and the controller checks the size as
+ * stored, JSON escaping included (`placement/bundle-validation.ts`).
  */
 export const Limits = {
-  /** Longest single manifest text (characters). */
+  /** Largest single manifest text: UTF-8 bytes (admission, controller); characters in the CRD's maxLength. */
   resourceContentMaxLength: 1024 * 1024,
   /** Most manifests in one Bundle/Content. */
   resourcesMaxItems: 512,
   /**
-   * Budget for all manifests of one Bundle/Content together: the schema
-   * checks it in characters, the controller in UTF-8 bytes.
+   * Budget for all manifests of one Bundle/Content together: UTF-8 bytes of
+   * their texts at admission, bytes as stored (JSON) in the controller,
+   * characters in the CRD's CEL rule.
    */
   resourcesMaxTotalSize: 1280 * 1024,
   targetsMaxItems: 100,

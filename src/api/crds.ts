@@ -1,12 +1,14 @@
 /**
  * The CustomResourceDefinitions of the Flotilla API, built from the TypeBox
  * schemas (the single source of truth). `scripts/generate-crds.ts` writes
- * them to config/crd; a unit test checks the committed files equal
+ * them to config/crd, next to the admission policy that holds the size
+ * limits in bytes; a unit test checks the committed files equal
  * `renderCrdFiles()`, so schema and manifests cannot drift apart.
  */
 import { stringify } from 'yaml';
 import { CATEGORY, GROUP, Kind, Plural, VERSION } from './constants.ts';
 import { KindResources, KindSchema } from './kinds.ts';
+import { buildResourceSizePolicy } from './resource-size-policy.ts';
 import { toStructuralSchema } from './structural.ts';
 import type { StructuralSchema } from './structural.ts';
 
@@ -153,17 +155,29 @@ export function crdFileName(crd: CustomResourceDefinition): string {
   return `bases/${crd.spec.group}_${crd.spec.names.plural}.yaml`;
 }
 
-/** The exact files the generator writes: one per CRD plus the kustomization. */
+/** Where the admission policy holding the size limits in bytes goes (see `resource-size-policy.ts`). */
+export const RESOURCE_SIZE_POLICY_FILE = 'admission/resource-size-policy.yaml';
+
+/**
+ * The exact files the generator writes: one per CRD, the resource-size
+ * admission policy with its binding, and the kustomization installing them
+ * together (the policy is part of the API: without it the size limits only
+ * hold in characters).
+ */
 export function renderCrdFiles(): GeneratedFile[] {
   const crds = buildCrds();
   const files = crds.map((crd) => ({
     path: `${CRD_DIRECTORY}/${crdFileName(crd)}`,
     text: HEADER + toYaml(crd),
   }));
+  files.push({
+    path: `${CRD_DIRECTORY}/${RESOURCE_SIZE_POLICY_FILE}`,
+    text: HEADER + buildResourceSizePolicy().map(toYaml).join('---\n'),
+  });
   const kustomization = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
-    resources: crds.map(crdFileName),
+    resources: [...crds.map(crdFileName), RESOURCE_SIZE_POLICY_FILE],
   };
   files.push({ path: `${CRD_DIRECTORY}/kustomization.yaml`, text: HEADER + toYaml(kustomization) });
   return files;

@@ -18,3 +18,4 @@ export * from './content.ts';
 export * from './kinds.ts';
 export * from './content-name.ts';
 export * from './deployment-id.ts';
+export * from './resource-size-policy.ts';

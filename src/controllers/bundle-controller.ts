@@ -6,7 +6,7 @@ import { validateBundleResources } from '../placement/bundle-validation.ts';
 import { findCondition } from '../placement/conditions.ts';
 import { deploymentNamespaceFor } from '../placement/deployment-namespace.ts';
 import type { BundleProblem } from '../placement/problems.ts';
-import { computeBundleStatus, statusEqual } from '../placement/summary.ts';
+import { computeBundleStatus, problemStatement, statusEqual } from '../placement/summary.ts';
 import { computePlacement } from '../placement/targeting.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/actors/index.ts';
 import { ignoreAlreadyExists, ignoreNotFound } from '../runtime/errors.ts';
@@ -140,8 +140,8 @@ export class BundleReconciler {
     // sees the BundleDeployments just written; still one status write.
     if (wroteDeployments) return { requeueAfterMs: STATUS_AFTER_DEPLOYMENTS_MS };
     const { namespace, name } = splitKey(rc.key);
-    await ctx.writer.applyStatus(Kind.Bundle, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
-    this.#reportProblems(bundle, bundle.status, status);
+    const written = await ctx.writer.applyStatus(Kind.Bundle, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
+    if (written) this.#reportProblems(bundle, bundle.status, status);
   }
 
   /** Validation of the resources, memoised by their content hash. */
@@ -193,13 +193,17 @@ export class BundleReconciler {
     await forEachLimit(live, WRITE_PARALLELISM, (bd) => ignoreNotFound(this.#ctx.writer.delete(Kind.BundleDeployment, bd, reason, signal)));
   }
 
-  /** A Warning Event when the Bundle newly has a problem (not on every reconcile). */
+  /**
+   * A Warning Event when the Bundle newly has a problem: not on every
+   * reconcile, and not when only the counts in the message moved (a Cluster
+   * joining the workspace does not make an invalid Bundle newly invalid).
+   */
   #reportProblems(bundle: BundleObject, previous: BundleStatus | undefined, next: BundleStatus): void {
     for (const type of [ConditionType.Ready, ConditionType.Targeted]) {
       const now = findCondition(next.conditions, type);
       if (!now || now.status !== ConditionStatus.False || !isInvalidInputReason(now.reason)) continue;
       const before = findCondition(previous?.conditions, type);
-      if (before?.reason === now.reason && before.message === now.message) continue;
+      if (before?.status === now.status && before.reason === now.reason && problemStatement(before) === problemStatement(now)) continue;
       void this.#ctx.events.record(bundle, 'Warning', now.reason, now.message);
     }
   }

@@ -5,7 +5,7 @@ import { setConditions } from '../placement/conditions.ts';
 import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../placement/deployment-namespace.ts';
 import { statusEqual } from '../placement/summary.ts';
 import type { ReconcileContext } from '../runtime/actors/index.ts';
-import { ignoreAlreadyExists, TerminalError } from '../runtime/errors.ts';
+import { ignoreAlreadyExists } from '../runtime/errors.ts';
 import { objectKey, splitKey, type KubeObject } from '../runtime/kube/resource.ts';
 import type { EnqueueOptions } from '../runtime/actors/index.ts';
 import { predicates } from '../runtime/informer/event-handlers.ts';
@@ -17,6 +17,7 @@ import { Index, PlacementContext, type BundleDeploymentObject } from './placemen
 import type { WorkspaceChange } from './workspace-events.ts';
 import { withoutStalled } from './dead-letter.ts';
 import { offboardCluster } from './offboarding.ts';
+import { reportNamespaceConflict } from './namespace-conflict.ts';
 
 /**
  * Cluster: owns the Cluster's deployment namespace (created on first sight,
@@ -75,7 +76,7 @@ export class ClusterReconciler {
         message: `deployment namespace ${deploymentNs} is being deleted; it is recreated once gone`,
       };
     } else if (!PlacementContext.ownsDeploymentNamespace(rc.key, nsObj)) {
-      throw new TerminalError('NamespaceConflict', `namespace ${deploymentNs} exists but does not belong to Cluster ${rc.key}; delete or rename it`);
+      return reportNamespaceConflict(ctx, cluster, deploymentNs, rc.signal);
     }
 
     const bds = ctx.bundleDeployments.store.byIndex(Index.bdCluster, rc.key);

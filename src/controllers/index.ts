@@ -64,6 +64,7 @@ export function registerControllers(manager: Manager): PlacementContext {
   }
   registerInvalidObjectsGauge(manager.registry, {
     Bundle: ctx.bundles.store as unknown as Store<KubeObject>,
+    Cluster: ctx.clusters.store as unknown as Store<KubeObject>,
     ClusterGroup: ctx.clusterGroups.store as unknown as Store<KubeObject>,
   });
   return ctx;

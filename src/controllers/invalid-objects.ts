@@ -17,6 +17,7 @@ const invalidReasons: ReadonlySet<string> = new Set<string>([
   ConditionReason.InvalidContent,
   ConditionReason.ContentTooLarge,
   'InvalidSelector', // ClusterGroup: spec.selector does not compile
+  ConditionReason.NamespaceConflict, // Cluster: its deployment namespace's name is taken
 ]);
 
 export function isInvalidInputReason(reason: string | undefined): boolean {

@@ -77,10 +77,17 @@ class SpecMemo<T> {
 const contentNames = new SpecMemo<string | null>();
 const dependencies = new SpecMemo<TargetDependencies>();
 const NO_TARGETS: readonly unknown[] = [];
+const NO_RESOURCES: readonly never[] = [];
 
-/** The Content name a Bundle's resources hash to; hashing is the costliest index function, so it is memoised. */
+/**
+ * The Content name a Bundle's resources hash to; hashing is the costliest
+ * index function, so it is memoised. Absent (or null) resources are the
+ * empty list, as the validation treats them: the Bundle deploys the Content
+ * of no resources instead of waiting for one that never comes. Anything
+ * else that is not a list has no Content (validation reports it).
+ */
 export function desiredContentName(bundle: BundleObject): string | undefined {
-  const resources = bundle.spec?.resources;
+  const resources = bundle.spec?.resources ?? NO_RESOURCES;
   if (!Array.isArray(resources)) return undefined;
   const name = contentNames.get(bundle, resources, () => {
     try {

@@ -10,7 +10,7 @@ import { PatchType } from '../runtime/kube/client.ts';
 import { builtinTypes, objectKey, type KubeObject, type ResourceType } from '../runtime/kube/resource.ts';
 import { owningBundleKey } from '../placement/bundle-deployments.ts';
 import { RecentWrites } from './recent-writes.ts';
-import { isNotFound } from '../runtime/errors.ts';
+import { ignoreNotFound, isNotFound } from '../runtime/errors.ts';
 import { predicates } from '../runtime/informer/event-handlers.ts';
 
 export type WrittenKind = Kind | 'Namespace';
@@ -45,10 +45,16 @@ export class Writer {
     return this.#remember(kind, await this.#client.apply(typeOf(kind), obj, { force: true, signal }));
   }
 
-  /** Server-side apply of `status` (via the status subresource). */
-  async applyStatus<T extends KubeObject>(kind: WrittenKind, obj: T, reason: string, signal?: AbortSignal): Promise<T> {
+  /**
+   * Server-side apply of `status` (via the status subresource). Resolves
+   * `undefined` when the object is gone: it was deleted after the cache
+   * showed it, so there is nothing left to describe and nothing to retry
+   * (its deletion event brings the key back to a reconcile that sees it gone).
+   */
+  async applyStatus<T extends KubeObject>(kind: WrittenKind, obj: T, reason: string, signal?: AbortSignal): Promise<T | undefined> {
     this.#writes.labels(kind, 'apply', reason).inc();
-    return this.#remember(kind, await this.#client.apply(typeOf(kind), obj, { force: true, subresource: 'status', signal }));
+    const applied = await ignoreNotFound(this.#client.apply(typeOf(kind), obj, { force: true, subresource: 'status', signal }));
+    return applied === undefined ? undefined : this.#remember(kind, applied);
   }
 
   async create<T extends KubeObject>(kind: WrittenKind, obj: T, reason: string, signal?: AbortSignal): Promise<T> {

@@ -10,7 +10,8 @@
  *   - every `content` parses (`parseManifests`: YAML stream or JSON) into
  *     objects with `apiVersion`, `kind` and `metadata.name` (`InvalidResources`);
  *   - no object is declared twice (`ResourceNameCollision`), see below;
- *   - the resources fit in etcd (`BundleTooLarge`), see below;
+ *   - the resources fit in etcd (`BundleTooLarge`): each manifest and all of
+ *     them together, in bytes, see below;
  *   - targets are well-formed (`InvalidTarget`, from `compileTargets`).
  * Missing ClusterGroups depend on the workspace and are reported by
  * `computePlacement` (whose problems include the target problems here, so a
@@ -33,12 +34,16 @@ import { compileTargets } from './target-criteria.ts';
  * `--max-request-bytes`). The resources are stored twice, in the Bundle and
  * in its Content, each in its own object, so each object must fit on its
  * own; 1,310,720 bytes (1.25 MiB) leaves 256 KiB for metadata,
- * managedFields, status and the request envelope. It is the same figure the
- * CRD's CEL rule applies to characters (`Limits.resourcesMaxTotalSize`), so a
- * Bundle the API server accepted is only rejected here when escaping or
- * multi-byte text pushes its stored size over the line.
+ * managedFields, status and the request envelope. It is the figure the
+ * admission policy applies to the UTF-8 bytes of the manifest texts
+ * (`Limits.resourcesMaxTotalSize`), so a Bundle the API server accepted is
+ * only rejected here when JSON escaping (quotes, backslashes, line breaks)
+ * pushes its stored size over the line, or when the policy is not installed.
  */
 export const MAX_RESOURCES_ENCODED_BYTES: number = Limits.resourcesMaxTotalSize;
+
+/** Upper bound on one manifest text, in UTF-8 bytes, as the admission policy holds it. */
+export const MAX_MANIFEST_BYTES: number = Limits.resourceContentMaxLength;
 
 export const RESOURCES_FIELD = 'spec.resources';
 
@@ -56,6 +61,8 @@ export interface ResourceValidationOptions {
   readonly defaultNamespace?: string | undefined;
   /** Size bound in bytes; defaults to `MAX_RESOURCES_ENCODED_BYTES`. */
   readonly maxEncodedBytes?: number;
+  /** Bound on one manifest text in UTF-8 bytes; defaults to `MAX_MANIFEST_BYTES`. */
+  readonly maxManifestBytes?: number;
 }
 
 /** Every static problem of `bundle`: resources first, then targets. */
@@ -142,6 +149,19 @@ export function validateBundleResources(resources: unknown, options: ResourceVal
     if (typeof content !== 'string') {
       problems.push(invalidResources(fieldError('Required', contentPath, 'must be the manifest text (YAML or JSON)').message, contentPath));
       return;
+    }
+    const bytes = Buffer.byteLength(content, 'utf8');
+    const maxManifestBytes = options.maxManifestBytes ?? MAX_MANIFEST_BYTES;
+    if (bytes > maxManifestBytes) {
+      problems.push(
+        bundleProblem(
+          BundleProblemReason.BundleTooLarge,
+          contentPath,
+          `${contentPath}: ${label} takes ${formatBytes(bytes)} (UTF-8), over the limit of ${formatBytes(maxManifestBytes)} per manifest; ` +
+            'split it into several manifests or Bundles, or keep large data (e.g. ConfigMap payloads) out of the manifests',
+        ),
+      );
+      return; // parsing megabytes only to report more about a manifest that cannot be stored anyway
     }
     const parsed = parseManifests(content);
     for (const error of parsed.errors) {

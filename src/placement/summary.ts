@@ -164,6 +164,31 @@ export function statusEqual(a: unknown, b: unknown): boolean {
   return jsonEqual(a ?? null, b ?? null);
 }
 
+const PAUSED_NOTE = 'paused (BundleDeployments are kept but not updated); ';
+const CONTENT_PROBLEMS = 'the resources cannot be deployed: ';
+
+/**
+ * The parts of a problem condition's message around the problems: what the
+ * workspace's counts (clusters ready, targeted, excluded) and pausing add.
+ * They are the inverse of how `readyCondition` and `targetedCondition` build
+ * those messages, and change whenever a Cluster comes or goes.
+ */
+const PROBLEM_FRAMES: Readonly<Record<string, RegExp>> = {
+  [ConditionType.Ready]: /^(?:paused \(BundleDeployments are kept but not updated\); )?the resources cannot be deployed: (.*); \d+\/\d+ clusters ready$/s,
+  [ConditionType.Targeted]: /^\d+ Clusters? targeted(?:, \d+ excluded by doNotDeploy)?; (.*)$/s,
+};
+
+/**
+ * The problems a False `Ready` or `Targeted` condition reports, without the
+ * counts around them: the same problem reads the same whether 3 or 4
+ * Clusters are in the workspace, so a change of counts is not a new problem
+ * to warn about. A message of another shape is returned whole.
+ */
+export function problemStatement(condition: { readonly type: string; readonly message?: string }): string {
+  const message = condition.message ?? '';
+  return PROBLEM_FRAMES[condition.type]?.exec(message)?.[1] ?? message;
+}
+
 function readyCondition(
   summary: BundleSummary,
   worst: DeploymentState | undefined,
@@ -171,14 +196,14 @@ function readyCondition(
   paused: boolean,
 ): ConditionUpdate {
   const ratio = `${summary.ready}/${summary.desiredReady} clusters ready`;
-  const pausedNote = paused ? 'paused (BundleDeployments are kept but not updated); ' : '';
+  const pausedNote = paused ? PAUSED_NOTE : '';
   const first = contentProblems[0];
   if (first !== undefined) {
     return {
       type: ConditionType.Ready,
       status: ConditionStatus.False,
       reason: first.reason,
-      message: `${pausedNote}the resources cannot be deployed: ${formatProblems(contentProblems)}; ${ratio}`,
+      message: `${pausedNote}${CONTENT_PROBLEMS}${formatProblems(contentProblems)}; ${ratio}`,
     };
   }
   if (worst === undefined || worst === DeploymentState.Ready) {

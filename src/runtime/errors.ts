@@ -127,6 +127,18 @@ export async function ignoreAlreadyExists<T>(create: Promise<T>): Promise<T | un
   }
 }
 
+/**
+ * Whether the API server refused to create something because its namespace
+ * is being deleted (admission plugin NamespaceLifecycle: 403 Forbidden with
+ * a `NamespaceTerminating` cause). Not an authorisation problem: nothing
+ * new may appear in a namespace on its way out, whoever asks.
+ */
+export function isNamespaceTerminating(err: unknown): boolean {
+  if (!(err instanceof ApiError) || err.statusCode !== 403) return false;
+  const causes = (err.body as { details?: { causes?: unknown } } | null | undefined)?.details?.causes;
+  return Array.isArray(causes) && causes.some((c) => (c as { reason?: unknown } | null)?.reason === 'NamespaceTerminating');
+}
+
 export function isGone(err: unknown): boolean {
   return err instanceof ApiError && err.statusCode === 410;
 }

@@ -4,6 +4,7 @@ import { registeredCounter } from '../observability/metrics.ts';
 import type { ObjectWriter } from './kube/interfaces.ts';
 import { builtinTypes, microTime, type KubeObject } from './kube/resource.ts';
 import { silentLogger, type Logger } from '../observability/logger.ts';
+import { isNamespaceTerminating } from './errors.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -43,6 +44,14 @@ const NOTE_LIMIT = 1024;
  * than creating another, and series updates are themselves rate limited.
  * Recording never throws and never blocks a reconcile on the API: it is
  * fire-and-forget, with failures logged and counted.
+ *
+ * An Event into a namespace that is being deleted is dropped quietly (debug
+ * log, result `dropped`): the API server refuses it, and it would be deleted
+ * with the namespace anyway. Deleting a workspace makes its objects report
+ * problems in bulk just then, and each refusal logged as a warning buried
+ * real warnings. The server's refusal is the test, not the namespace cache:
+ * it is authoritative, needs no cache that may lag the deletion, and keeps
+ * the recorder independent of what a controller watches.
  */
 export class EventRecorder {
   readonly #o: Required<Omit<EventRecorderOptions, 'logger'>> & { logger: Logger };
@@ -60,7 +69,7 @@ export class EventRecorder {
     };
     this.#written = registeredCounter(opts.registry, {
       name: 'flotilla_events_recorded_total',
-      help: 'Kubernetes Events recorded, by type, reason and result (created, series, suppressed, error).',
+      help: 'Kubernetes Events recorded, by type, reason and result (created, series, suppressed, dropped: its namespace is being deleted, error).',
       labelNames: ['type', 'reason', 'result'],
     });
   }
@@ -111,6 +120,11 @@ export class EventRecorder {
       this.#written.labels(type, reason, 'created').inc();
     } catch (err) {
       this.#tracked.delete(id);
+      if (isNamespaceTerminating(err)) {
+        this.#written.labels(type, reason, 'dropped').inc();
+        this.#o.logger.debug({ reason, object: `${meta.namespace}/${meta.name}` }, 'event dropped: its namespace is being deleted');
+        return;
+      }
       this.#written.labels(type, reason, 'error').inc();
       this.#o.logger.warn({ err: (err as Error).message, reason, object: `${meta.namespace}/${meta.name}` }, 'could not record event');
     } finally {

@@ -15,6 +15,8 @@ import { parse } from 'yaml';
 import { API_VERSION, Kind, Limits } from '../../src/api/constants.ts';
 import { contentDigest, contentNameFor } from '../../src/api/content-name.ts';
 import { KindResources, KindSchema, isFlotillaKind } from '../../src/api/kinds.ts';
+import { RESOURCE_SIZE_POLICY_NAME } from '../../src/api/resource-size-policy.ts';
+import { waitFor } from '../../src/util/wait.ts';
 import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
 import { applyManifests, kubeRequest, loadKubeConfig, parseManifests, type RawResponse } from '../support/kube.ts';
 
@@ -77,10 +79,16 @@ after(async () => {
 
 describe('Flotilla CRDs on a real API server', () => {
   it('all CRDs install and become Established with accepted names', async () => {
-    const crds = await kustomizationObjects('config/crd');
+    const objects = await kustomizationObjects('config/crd');
+    const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
     assert.equal(crds.length, Object.keys(Kind).length);
+    assert.deepEqual(
+      objects.filter((o) => o.kind !== 'CustomResourceDefinition').map((o) => `${o.kind}/${o.metadata?.name}`),
+      [`ValidatingAdmissionPolicy/${RESOURCE_SIZE_POLICY_NAME}`, `ValidatingAdmissionPolicyBinding/${RESOURCE_SIZE_POLICY_NAME}`],
+      'besides the CRDs, config/crd holds only the resource-size policy and its binding',
+    );
     // applyManifests waits for each CRD's Established condition.
-    await applyManifests(kc, crds, { fieldManager: FIELD_MANAGER });
+    await applyManifests(kc, objects, { fieldManager: FIELD_MANAGER });
     for (const crd of crds) {
       const response = await kubeRequest(kc, { path: `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${crd.metadata?.name}` });
       assert.equal(response.status, 200);
@@ -349,6 +357,101 @@ describe('invalid objects are rejected with 422 naming the field', () => {
   }
 });
 
+
+// ---- sizes in bytes --------------------------------------------------------
+
+describe('manifest sizes are limited in bytes at admission, whatever the characters', () => {
+  const MANIFEST_MAX = Limits.resourceContentMaxLength;
+  const TOTAL_MAX = Limits.resourcesMaxTotalSize;
+  const POLICY_PATH = '/apis/admissionregistration.k8s.io/v1';
+  const euros = (n: number) => '€'.repeat(n); // 3 bytes each in UTF-8
+  const sized = (name: string, resources: Array<{ name: string; content: string }>) => bundle(name, { resources, ...target({}) });
+  /** Stored within etcd's limit, but over the byte budget: what the policy must refuse and ratchet. */
+  const overBudget = () => [0, 1].map((i) => ({ name: `part-${i}.yaml`, content: euros(230_000) }));
+
+  function dryRunCreate(object: Manifest): Promise<RawResponse> {
+    const collection = objectPath(object).replace(/\/[^/]+$/, '');
+    return kubeRequest(kc, { method: 'POST', path: `${collection}?dryRun=All`, body: object, timeoutMs: 30_000 });
+  }
+
+  /** Admission policies take effect asynchronously (the API server's policy informer); wait until a probe says whether this one denies. */
+  async function waitForPolicy(enforced: boolean): Promise<void> {
+    const probe = sized('policy-probe', overBudget());
+    await waitFor(async () => ((await dryRunCreate(probe)).status === 422) === enforced, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      description: `the ${RESOURCE_SIZE_POLICY_NAME} policy to be ${enforced ? 'enforced' : 'lifted'}`,
+    });
+  }
+
+  function expectRefused(response: RawResponse, mentions: RegExp[]): void {
+    const status = response.body as { reason?: string; message?: string };
+    assert.equal(response.status, 422, `expected 422, got ${response.status}: ${JSON.stringify(status).slice(0, 400)}`);
+    assert.equal(status.reason, 'Invalid');
+    assert.ok(status.message?.includes('spec.resources'), `the message names spec.resources: ${status.message}`);
+    for (const mention of mentions) assert.match(status.message ?? '', mention);
+  }
+
+  before(async () => {
+    await applyManifests(kc, await kustomizationObjects('config/crd'), { fieldManager: FIELD_MANAGER });
+    await applyManifests(kc, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    await waitForPolicy(true);
+  });
+
+  it('refuses one manifest of 600,000 × € (1.8 MB), naming it, its size and the limit', async () => {
+    const response = await create(sized('euro-600k', [{ name: 'euro.yaml', content: euros(600_000) }]));
+    expectRefused(response, [/"euro\.yaml" takes 1800000 bytes/, new RegExp(`limit of ${MANIFEST_MAX} bytes per manifest`)]);
+  });
+
+  it('refuses one manifest of 900,000 × € (2.7 MB, beyond what etcd can even be sent)', async () => {
+    const response = await create(sized('euro-900k', [{ name: 'euro.yaml', content: euros(900_000) }]));
+    expectRefused(response, [/"euro\.yaml" takes 2700000 bytes/]);
+  });
+
+  it('refuses manifests each within the limit whose total is not', async () => {
+    const response = await create(sized('euro-total', [0, 1].map((i) => ({ name: `half-${i}.yaml`, content: euros(300_000) }))));
+    expectRefused(response, [/the manifests take 1800000 bytes/, new RegExp(`limit of ${TOTAL_MAX} bytes`)]);
+  });
+
+  it('refuses a Content over the limit too', async () => {
+    expectRefused(await create(content([{ name: 'euro.yaml', content: euros(600_000) }])), [/bytes/]);
+  });
+
+  it('accepts a manifest of exactly the limit in multi-byte text, and refuses one byte more', async () => {
+    const atLimit = euros((MANIFEST_MAX - 1) / 3) + 'x'; // 349,525 × 3 bytes + 1
+    assert.equal(Buffer.byteLength(atLimit, 'utf8'), MANIFEST_MAX);
+    const accepted = await create(sized('at-limit', [{ name: 'limit.yaml', content: atLimit }]));
+    assert.equal(accepted.status, 201, JSON.stringify(accepted.body).slice(0, 300));
+    expectRefused(await create(sized('over-limit', [{ name: 'limit.yaml', content: `${atLimit}x` }])), [/1048577 bytes/]);
+  });
+
+  it('accepts a Bundle without resources', async () => {
+    const response = await create(bundle('no-resources', target({})));
+    assert.equal(response.status, 201, JSON.stringify(response.body).slice(0, 300));
+  });
+
+  it('ratchets: an oversized object stored before the policy can still be relabelled, but its resources only shrink', async () => {
+    const bindingPath = `${POLICY_PATH}/validatingadmissionpolicybindings/${RESOURCE_SIZE_POLICY_NAME}`;
+    const binding = (await kubeRequest(kc, { path: bindingPath })).body as Manifest;
+    assert.equal((await kubeRequest(kc, { method: 'DELETE', path: bindingPath })).status, 200);
+    await waitForPolicy(false);
+    const old = sized('stored-before', overBudget());
+    const stored = await create(old);
+    await applyManifests(kc, { apiVersion: binding.apiVersion, kind: binding.kind, metadata: { name: RESOURCE_SIZE_POLICY_NAME }, spec: binding.spec } as Manifest, {
+      fieldManager: FIELD_MANAGER,
+    });
+    await waitForPolicy(true);
+    assert.equal(stored.status, 201, JSON.stringify(stored.body).slice(0, 300));
+
+    const relabelled = await mergePatch(old, { metadata: { labels: { touched: 'yes' }, finalizers: ['example.com/hold'] } });
+    assert.equal(relabelled.status, 200, JSON.stringify(relabelled.body).slice(0, 300));
+    const released = await mergePatch(old, { metadata: { finalizers: null } });
+    assert.equal(released.status, 200, JSON.stringify(released.body).slice(0, 300));
+    expectRefused(await mergePatch(old, { spec: { resources: [{ name: 'part-0.yaml', content: euros(460_000) }] } }), [/bytes/]);
+    const shrunk = await mergePatch(old, { spec: { resources: [{ name: 'part-0.yaml', content: euros(1000) }] } });
+    assert.equal(shrunk.status, 200, JSON.stringify(shrunk.body).slice(0, 300));
+  });
+});
 
 /** A list as the server-side printed Table `kubectl get` requests. */
 async function getTable(path: string): Promise<{ columnDefinitions: Array<{ name: string }>; rows: unknown[] }> {

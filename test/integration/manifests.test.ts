@@ -84,7 +84,7 @@ describe('deployable manifests (server-side dry-run)', () => {
   const rbac = renderKustomization(join(CONFIG_DIR, 'rbac'));
   const manager = renderKustomization(join(CONFIG_DIR, 'manager'));
 
-  it('installs the CRDs for real, then every CRD also passes a dry-run apply', async () => {
+  it('installs the CRDs and their size policy for real, then every one also passes a dry-run apply', async () => {
     assert.ok(crds.length > 0);
     await applyManifests(kc, crds, { fieldManager: FIELD_MANAGER });
     for (const o of crds) await expectDryRunApplies(o);

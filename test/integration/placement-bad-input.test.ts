@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Label, Limits } from '../../src/api/constants.ts';
 import { MAX_RESOURCES_ENCODED_BYTES } from '../../src/placement/bundle-validation.ts';
 import { builtinTypes } from '../../src/runtime/kube/resource.ts';
+import { deploymentNamespaceFor } from '../../src/placement/deployment-namespace.ts';
 import {
   SAMPLE_CONFIGMAP,
   T,
@@ -47,11 +48,15 @@ interface BadCase {
   make(): Obj;
 }
 
-/** Valid YAML ConfigMaps whose text is mostly 2-byte characters: under the CRD's character cap, over the controller's byte bound. */
+/**
+ * Valid YAML ConfigMaps whose text is mostly escaped line breaks (`\n` in a
+ * quoted YAML string): within the admission limits, which count the text's
+ * bytes, but over the controller's bound on the size as stored, where JSON
+ * escapes each backslash again (2 bytes of text, 3 stored).
+ */
 function oversizedResources(): Array<{ name: string; content: string }> {
-  // Each resource stays under the per-item character cap (1 MiB characters).
-  const perResource = Math.ceil((MAX_RESOURCES_ENCODED_BYTES + 64 * 1024) / 2 / 2);
-  return ['big-1', 'big-2'].map((name) => ({ name: `${name}.yaml`, content: SAMPLE_CONFIGMAP(name, { blob: 'é'.repeat(perResource) }) }));
+  const lineBreaks = Math.ceil((MAX_RESOURCES_ENCODED_BYTES + 64 * 1024) / 2 / 3);
+  return ['big-1', 'big-2'].map((name) => ({ name: `${name}.yaml`, content: SAMPLE_CONFIGMAP(name, { blob: '\n'.repeat(lineBreaks) }) }));
 }
 
 const badCases: BadCase[] = [
@@ -103,15 +108,15 @@ after(async () => {
   await env?.stop();
 });
 
-test('the oversized case is built between the CRD character cap and the controller byte bound', () => {
+test('the oversized case is built between the admission limits (bytes of text) and the controller bound (bytes as stored)', () => {
   const resources = oversizedResources();
-  const chars = resources.reduce((n, r) => n + r.content.length, 0);
-  const bytes = Buffer.byteLength(JSON.stringify(resources), 'utf8');
-  console.log(`# oversized bundle: ${chars} characters, ${bytes} bytes encoded (CEL cap ${Limits.resourcesMaxTotalSize} chars, byte bound ${MAX_RESOURCES_ENCODED_BYTES})`);
-  assert.ok(chars <= Limits.resourcesMaxTotalSize, 'the API server accepts it');
-  assert.ok(resources.every((r) => r.content.length <= Limits.resourceContentMaxLength), 'each item within the per-item cap');
-  assert.ok(bytes > MAX_RESOURCES_ENCODED_BYTES, 'the controller must reject it');
-  assert.ok(bytes < 1_500_000, 'still fits in etcd with room for metadata');
+  const textBytes = resources.reduce((n, r) => n + Buffer.byteLength(r.content, 'utf8'), 0);
+  const stored = Buffer.byteLength(JSON.stringify(resources), 'utf8');
+  console.log(`# oversized bundle: ${textBytes} bytes of text, ${stored} bytes as stored (admission limit ${Limits.resourcesMaxTotalSize}, stored bound ${MAX_RESOURCES_ENCODED_BYTES})`);
+  assert.ok(textBytes <= Limits.resourcesMaxTotalSize, 'the API server accepts it');
+  assert.ok(resources.every((r) => Buffer.byteLength(r.content, 'utf8') <= Limits.resourceContentMaxLength), 'each manifest within its limit');
+  assert.ok(stored > MAX_RESOURCES_ENCODED_BYTES, 'the controller must reject it');
+  assert.ok(stored < 1_450_000, 'still fits in etcd with room for metadata');
 });
 
 interface EventObj extends Obj {
@@ -232,4 +237,70 @@ test('fixing the content releases the Bundle', async () => {
     },
     { timeoutMs: 30_000, description: 'the fixed Bundle to be deployed' },
   );
+});
+
+test('a Cluster whose deployment namespace name is taken reports NamespaceConflict on status and one Event, and logs no error', async () => {
+  const { admin } = env;
+  const taken = deploymentNamespaceFor(ws, 'taken');
+  await admin.create(builtinTypes.namespace, { metadata: { name: taken, labels: { team: 'someone-else' } } });
+  const logsBefore = flotilla.logs.length;
+  await admin.create(T.Cluster, clusterObject(ws, 'taken', { env: 'prod' }));
+  const cluster = await waitFor(
+    async () => {
+      const c = await admin.get<Obj>(T.Cluster, 'taken', ws);
+      return conditionOf(c, 'Stalled')?.status === 'True' && conditionOf(c, 'Ready')?.status === 'False' ? c : undefined;
+    },
+    { timeoutMs: 30_000, description: 'Cluster taken: Stalled=True and Ready=False' },
+  );
+  for (const type of ['Ready', 'Stalled']) {
+    assert.equal(conditionOf(cluster, type)?.reason, 'NamespaceConflict', `${type} reason`);
+    assert.match(conditionOf(cluster, type)?.message ?? '', new RegExp(`namespace ${taken} exists but does not belong to Cluster ${ws}/taken`));
+  }
+  assert.equal(cluster.status?.namespace, undefined, 'the foreign namespace is not announced as the deployment namespace');
+  await flotilla.waitForIdle({ description: 'controller idle after the conflict' });
+  const events = (await listAll<EventObj>(admin, builtinTypes.event, { namespace: ws })).filter((e) => e.regarding?.name === 'taken');
+  assert.deepEqual(events.map((e) => [e.type, e.reason]), [['Warning', 'NamespaceConflict']], 'one Warning Event');
+  const logged = flotilla.logs.slice(logsBefore).filter((l) => typeof l.level === 'number' && l.level >= 40);
+  assert.deepEqual(logged.map((l) => String(l.msg)), [], 'a user-fixable conflict is not a controller error');
+  const m = await flotilla.metrics();
+  assert.equal(m.sum('flotilla_invalid_objects', { kind: 'Cluster', reason: 'NamespaceConflict' }), 1, 'counted as invalid input');
+});
+
+test('a problem found while its workspace namespace is being deleted is reported on status; its Event is not attempted noisily', async () => {
+  const { admin } = env;
+  // No kube-controller-manager here: a deleted namespace stays Terminating
+  // with its objects in place, and the API server refuses new objects in it
+  // (Events included) while updates still work.
+  const closing = 'closing';
+  await createWorkspace(admin, closing);
+  await admin.create(T.Cluster, clusterObject(closing, 'c1'));
+  await admin.create(T.Bundle, bundleObject(closing, 'app', ALL));
+  await waitFor(async () => (await listAll(admin, T.BundleDeployment, { labelSelector: `${Label.BundleNamespace}=${closing}` })).length === 1, {
+    timeoutMs: 30_000,
+    description: `the Bundle of ${closing} deployed`,
+  });
+  await admin.delete(builtinTypes.namespace, closing);
+  await waitFor(async () => Boolean((await admin.get<Obj>(builtinTypes.namespace, closing)).metadata.deletionTimestamp), {
+    timeoutMs: 10_000,
+    description: `namespace ${closing} Terminating`,
+  });
+  const attempts = async () => {
+    const m = await flotilla.metrics();
+    return m.sum('flotilla_events_recorded_total', { reason: 'InvalidResources' });
+  };
+  const attemptsBefore = await attempts();
+  const logsBefore = flotilla.logs.length;
+  await admin.patch(T.Bundle, 'app', closing, { spec: { resources: [{ name: 'broken.yaml', content: 'kind: [' }] } });
+
+  await waitFor(async () => conditionOf(await admin.get<Obj>(T.Bundle, 'app', closing), 'Ready')?.reason === 'InvalidResources', {
+    timeoutMs: 30_000,
+    description: 'the problem reported on the Bundle of the terminating namespace',
+  });
+  await waitFor(async () => (await attempts()) > attemptsBefore, { timeoutMs: 30_000, description: 'the recorder to have handled the Warning' });
+  const m = await flotilla.metrics();
+  const results = m.groupBy('flotilla_events_recorded_total', ['result'], { reason: 'InvalidResources' });
+  console.log(`# InvalidResources events by result: ${JSON.stringify(results)}`);
+  const noisy = flotilla.logs.slice(logsBefore).filter((l) => typeof l.level === 'number' && l.level >= 40);
+  assert.deepEqual(noisy.map((l) => `${String(l.msg)} ${String(l.err ?? '')}`), [], 'no warning for an Event the namespace cannot take any more');
+  assert.ok(m.sum('flotilla_events_recorded_total', { reason: 'InvalidResources', result: 'dropped' }) >= 1, 'counted as dropped');
 });

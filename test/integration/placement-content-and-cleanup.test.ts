@@ -22,6 +22,7 @@ import {
   type PlacementEnv,
 } from '../support/flotilla.ts';
 import { waitFor } from '../../src/util/wait.ts';
+import { AgentSimulator } from '../support/agent-simulator.ts';
 
 /**
  * Content sharing and every cleanup path: Contents are shared by identical
@@ -42,7 +43,7 @@ const R2: Resources = [{ name: 'cm.yaml', content: SAMPLE_CONFIGMAP('shared', { 
 const R3: Resources = [{ name: 'cm.yaml', content: SAMPLE_CONFIGMAP('shared', { version: '3' }) }];
 const RD: Resources = [{ name: 'group.yaml', content: SAMPLE_CONFIGMAP('group-only') }];
 const RB: Resources = [{ name: 'bystander.yaml', content: SAMPLE_CONFIGMAP('bystander') }];
-const [C1, C2, C3, CD, CB] = [R1, R2, R3, RD, RB].map(contentNameFor) as [string, string, string, string, string];
+const [C1, C2, C3, CD, CB, C0] = [R1, R2, R3, RD, RB, []].map(contentNameFor) as [string, string, string, string, string, string];
 const PROD_TARGETS = [{ clusterSelector: { matchLabels: { env: 'prod' } } }];
 
 before(async () => {
@@ -121,6 +122,34 @@ test('Bundles with identical resources share one Content', async () => {
   const metrics = await flotilla.metrics();
   assert.equal(metrics.sum('flotilla_writes_total', { kind: 'Content', verb: 'create' }), 4, 'one Content create per distinct resources');
   assert.equal(metrics.sum('rest_client_requests_total', { resource: 'contents.flotilla.dev', code: '409' }), 0, 'no Content create answered 409');
+});
+
+test('a Bundle without spec.resources deploys the Content of no resources, as resources: [] does', async () => {
+  const { admin } = env;
+  await admin.create(T.Bundle, { metadata: { name: 'no-resources', namespace: ws }, spec: { targets: [{ clusterSelector: {} }] } });
+  await waitForConvergence(
+    async () => {
+      const problems = await bdProblems('no-resources', ['c1', 'c2'], C0);
+      const b = await admin.get<Obj>(T.Bundle, 'no-resources', ws);
+      if (b.status?.contentName !== C0) problems.push(`status.contentName ${String(b.status?.contentName)}, expected ${C0}`);
+      if (!(await contentNames()).has(C0)) problems.push(`Content ${C0} missing`);
+      return problems;
+    },
+    { timeoutMs: 30_000, description: 'the Bundle without resources to be deployed' },
+  );
+  const content = await admin.get<Obj>(T.Content, C0);
+  assert.deepEqual((content.spec as { resources?: unknown }).resources, [], 'the Content holds no resources');
+  // What was stuck before: every Cluster Pending with no BundleDeployment, and no Content at all.
+  const agent = new AgentSimulator(admin);
+  await agent.reportAll({ labelSelector: `${Label.BundleName}=no-resources,${Label.BundleNamespace}=${ws}` }, 'ready');
+  const ready = await waitFor(
+    async () => {
+      const c = conditionOf(await admin.get<Obj>(T.Bundle, 'no-resources', ws), 'Ready');
+      return c?.status === 'True' ? c : undefined;
+    },
+    { timeoutMs: 30_000, description: 'the Bundle without resources to be Ready once its BundleDeployments are' },
+  );
+  assert.match(ready.message ?? '', /2\/2 clusters ready/);
 });
 
 test('changing one Bundle’s resources: new Content and deploymentID for it, the other keeps the shared one untouched', async () => {
@@ -248,7 +277,7 @@ test('deleting the workspace namespace leaves nothing of it behind', async () =>
       const nss = await listAll(admin, builtinTypes.namespace, { labelSelector: `${Label.ClusterNamespace}=${ws}` });
       if (nss.length > 0) problems.push(`deployment namespaces remain: ${nss.map((n) => n.metadata.name).join(', ')}`);
       const have = await contentNames();
-      for (const c of [C1, C2, CD]) if (have.has(c)) problems.push(`Content ${c} of ${ws} remains`);
+      for (const c of [C1, C2, CD, C0]) if (have.has(c)) problems.push(`Content ${c} of ${ws} remains`);
       return problems;
     },
     { timeoutMs: 60_000, description: `nothing of ${ws} left` },
@@ -258,4 +287,69 @@ test('deleting the workspace namespace leaves nothing of it behind', async () =>
   assert.ok(have.has(CB), "the other workspace's own Content stays");
   assert.equal((await bdsOf('shares-r3', bystander)).length, 1, 'the other workspace is untouched');
   assert.equal((await bdsOf('own', bystander)).length, 1);
+});
+
+test('a ClusterGroup deleted while its status is being written is done, not a failed reconcile', async () => {
+  const { admin } = env;
+  const notFoundStatusWrites = async () =>
+    (await flotilla.metrics()).sum('rest_client_requests_total', { resource: 'clustergroups.flotilla.dev/status', code: '404' });
+  const logsBefore = flotilla.logs.length;
+  // Deleting each group right after creating it races the status write its
+  // creation triggers; rounds continue until that race was lost at least once.
+  let round = 0;
+  await waitFor(
+    async () => {
+      const names = Array.from({ length: 10 }, (_, i) => `fleeting-${round}-${i}`);
+      round++;
+      await Promise.all(
+        names.map(async (name) => {
+          await admin.create(T.ClusterGroup, clusterGroupObject(bystander, name, { matchLabels: { env: 'prod' } }));
+          await admin.delete(T.ClusterGroup, name, bystander);
+        }),
+      );
+      await flotilla.waitForIdle({ stableMs: 500, description: 'controller idle after a round of fleeting groups' });
+      return (await notFoundStatusWrites()) > 0;
+    },
+    { timeoutMs: 120_000, intervalMs: 0, description: 'a ClusterGroup status write to find its group already deleted' },
+  );
+  const failures = flotilla.logs.slice(logsBefore).filter((l) => typeof l.level === 'number' && l.level >= 40);
+  console.log(`# ${round} round(s) of fleeting groups, ${await notFoundStatusWrites()} status write(s) answered 404, ${failures.length} warning/error lines`);
+  assert.deepEqual(failures.map((l) => `${String(l.msg)} ${JSON.stringify(l.err ?? '').slice(0, 200)}`), [], 'a vanished object is not a failure');
+});
+
+test('deleting a workspace with invalid Bundles is quiet: no failed Event writes, no warnings', async () => {
+  const { admin } = env;
+  const doomed = 'doomed';
+  await createWorkspace(admin, doomed);
+  for (const c of ['c1', 'c2', 'c3']) await admin.create(T.Cluster, clusterObject(doomed, c, { env: 'prod' }));
+  await admin.create(T.ClusterGroup, clusterGroupObject(doomed, 'g', { matchLabels: { env: 'prod' } }));
+  const broken: Resources = [{ name: 'broken.yaml', content: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [unclosed\n' }];
+  const bundles = Array.from({ length: 20 }, (_, i) => `invalid-${i}`);
+  for (const name of bundles) await admin.create(T.Bundle, bundleObject(doomed, name, [{ clusterSelector: {} }], broken));
+  for (let i = 0; i < 20; i++) await admin.create(T.Bundle, bundleObject(doomed, `grouped-${i}`, [{ clusterGroup: 'g' }], RD));
+  await waitForConvergence(
+    async () => {
+      const problems: string[] = [];
+      for (const b of await listAll(admin, T.Bundle, { namespace: doomed })) {
+        const ready = conditionOf(b, 'Ready');
+        const expectedDesired = 3;
+        const desired = (b.status?.summary as { desiredReady?: number } | undefined)?.desiredReady;
+        if (desired !== expectedDesired) problems.push(`${b.metadata.name}: desiredReady ${String(desired)}`);
+        if (b.metadata.name?.startsWith('invalid-') && ready?.reason !== 'InvalidResources') problems.push(`${b.metadata.name}: Ready ${JSON.stringify(ready)}`);
+      }
+      return problems;
+    },
+    { timeoutMs: 60_000, description: `the Bundles of ${doomed} to report their state` },
+  );
+  const logsBefore = flotilla.logs.length;
+  await admin.delete(builtinTypes.namespace, doomed);
+  await waitFor(() => isGone(admin, builtinTypes.namespace, doomed), { timeoutMs: 180_000, intervalMs: 1000, description: `namespace ${doomed} to disappear` });
+  await flotilla.waitForIdle({ description: 'controller idle after the workspace deletion' });
+  const during = flotilla.logs.slice(logsBefore);
+  const eventFailures = during.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('could not record event'));
+  const failures = during.filter((l) => typeof l.level === 'number' && l.level >= 40);
+  console.log(`# deleting ${doomed}: ${eventFailures.length} failed Event writes, ${failures.length} warning/error lines`);
+  for (const l of failures.slice(0, 5)) console.log(`#   ${JSON.stringify(l).slice(0, 300)}`);
+  assert.equal(eventFailures.length, 0, 'no failed Event write into the namespace being deleted');
+  assert.deepEqual(failures.map((l) => String(l.msg)), [], 'nothing at warning level or above');
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, openSync, readSync, closeSync, fstatSync, readFileSync, readdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readSync, closeSync, fstatSync, readFileSync, writeFileSync, renameSync, rmSync } from 'node:fs';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import { builtinTypes, type KubeObject, type ObjectList, type ResourceType } fro
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from '../../src/controlplane/harness.ts';
 import { controllerKubeconfig } from '../../src/controlplane/rbac.ts';
 import { applyManifests, loadKubeConfig } from './kube.ts';
+import { readKustomization } from '../../src/quickstart/manifests.ts';
 import type { OracleWorld } from './oracle.ts';
 
 /**
@@ -373,13 +374,8 @@ export async function startPlacementEnv(options: Omit<ControlPlaneOptions, 'deta
   // Fault tests pass e.g. requestTimeout or extraApiServerFlags through.
   const cp = await startControlPlane({ ...options, controllerManager: options.controllerManager ?? false });
   const kc = loadKubeConfig(cp.adminKubeconfig);
-  const crdDir = join(REPO_ROOT, 'config/crd/bases');
-  const crds = readdirSync(crdDir)
-    .filter((f) => f.endsWith('.yaml'))
-    .sort()
-    .map((f) => readFileSync(join(crdDir, f), 'utf8'))
-    .join('\n---\n');
-  await applyManifests(kc, crds);
+  // What a user installs: the CRDs and the admission policy next to them.
+  await applyManifests(kc, await readKustomization(join(REPO_ROOT, 'config/crd')));
   const controllerKc = await controllerKubeconfig(cp);
   const admin = new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }), userAgent: 'flotilla-test' });
   const started: FlotillaProcess[] = [];

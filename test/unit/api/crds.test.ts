@@ -3,8 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
-import { CATEGORY, GROUP, Kind, Plural, VERSION } from '../../../src/api/constants.ts';
+import { parse, parseAllDocuments } from 'yaml';
+import { CATEGORY, GROUP, Kind, Limits, Plural, VERSION } from '../../../src/api/constants.ts';
+import { RESOURCE_SIZE_POLICY_FILE } from '../../../src/api/crds.ts';
+import { buildResourceSizePolicy } from '../../../src/api/resource-size-policy.ts';
 import { buildCrds, renderCrdFiles } from '../../../scripts/generate-crds.ts';
 import type { CustomResourceDefinition } from '../../../src/api/crds.ts';
 import type { StructuralSchema } from '../../../src/api/structural.ts';
@@ -22,24 +24,39 @@ const BUILT_IN_SHORT_NAMES = new Set([
 describe('generated CRDs', () => {
   it('committed files under config/crd equal what the generator writes', async () => {
     const files = renderCrdFiles();
-    assert.equal(files.length, Object.keys(Kind).length + 1);
+    assert.equal(files.length, Object.keys(Kind).length + 2, 'one per CRD, the admission policy, the kustomization');
     for (const file of files) {
       const committed = await readFile(join(REPO_ROOT, file.path), 'utf8').catch(() => '<missing>');
       assert.equal(committed, file.text, `${file.path} is stale: run node scripts/generate-crds.ts`);
     }
   });
 
-  it('the committed YAML parses back to buildCrds() and the kustomization lists every CRD', async () => {
+  it('the committed YAML parses back to buildCrds() and the kustomization lists every CRD and the size policy', async () => {
     const crds = buildCrds();
     for (const crd of crds) {
       const path = join(REPO_ROOT, 'config/crd/bases', `${GROUP}_${crd.spec.names.plural}.yaml`);
       assert.deepEqual(parse(await readFile(path, 'utf8')), crd);
     }
+    const policyText = await readFile(join(REPO_ROOT, 'config/crd', RESOURCE_SIZE_POLICY_FILE), 'utf8');
+    assert.deepEqual(parseAllDocuments(policyText).map((d) => d.toJS()), buildResourceSizePolicy());
     const kustomization = parse(await readFile(join(REPO_ROOT, 'config/crd/kustomization.yaml'), 'utf8'));
     assert.deepEqual(
       [...kustomization.resources].sort(),
-      crds.map((crd) => `bases/${GROUP}_${crd.spec.names.plural}.yaml`).sort(),
+      [...crds.map((crd) => `bases/${GROUP}_${crd.spec.names.plural}.yaml`), RESOURCE_SIZE_POLICY_FILE].sort(),
     );
+  });
+
+  it('the size policy holds the manifest limits of Limits, in bytes, for Bundles and Contents, and only where resources change', () => {
+    const [policy, binding] = buildResourceSizePolicy();
+    assert.equal(binding.spec.policyName, policy.metadata.name);
+    assert.deepEqual(binding.spec.validationActions, ['Deny']);
+    assert.equal(policy.spec.failurePolicy, 'Fail');
+    assert.deepEqual(policy.spec.matchConstraints.resourceRules.flatMap((r) => r.resources).sort(), [Plural.Bundle, Plural.Content].sort());
+    const expressions = policy.spec.validations.map((v) => v.expression);
+    assert.ok(policy.spec.variables.some((v) => v.expression.includes('size(bytes(r.content))')), 'measures bytes');
+    assert.ok(expressions.some((e) => e.endsWith(`<= ${Limits.resourceContentMaxLength})`)), 'per manifest');
+    assert.ok(expressions.some((e) => e.endsWith(`<= ${Limits.resourcesMaxTotalSize}`)), 'all manifests');
+    assert.match(policy.spec.matchConditions[0]!.expression, /oldObject\.spec\.resources != object\.spec\.resources/, 'ratchets');
   });
 
   it('defines the five kinds with group, version, scope, status subresource and category', () => {

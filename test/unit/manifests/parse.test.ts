@@ -53,7 +53,13 @@ test('config/default renders crd + rbac + manager, and every namespaced object l
   ]) {
     assert.ok(ids.includes(expected), `config/default is missing ${expected}; it has:\n${ids.join('\n')}`);
   }
-  assert.equal(objects.filter((o) => o.kind === 'CustomResourceDefinition').length, readKustomization(join(CONFIG_DIR, 'crd')).resources?.length);
+  const crdFiles = (readKustomization(join(CONFIG_DIR, 'crd')).resources ?? []).filter((r) => r.startsWith('bases/'));
+  assert.equal(objects.filter((o) => o.kind === 'CustomResourceDefinition').length, crdFiles.length);
+  assert.deepEqual(
+    objects.filter((o) => o.kind.startsWith('ValidatingAdmissionPolicy')).map(manifestId).sort(),
+    ['ValidatingAdmissionPolicy.admissionregistration.k8s.io resource-size.flotilla.dev', 'ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io resource-size.flotilla.dev'],
+    'the size limits come with the CRDs',
+  );
   for (const o of objects) {
     if (o.metadata.namespace !== undefined) assert.equal(o.metadata.namespace, 'flotilla-system', manifestId(o));
   }

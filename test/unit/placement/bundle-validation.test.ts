@@ -4,6 +4,7 @@ import type { BundleTarget } from '../../../src/api/bundle.ts';
 import type { BundleResource } from '../../../src/api/bundle-resource.ts';
 import {
   encodedResourcesSize,
+  MAX_MANIFEST_BYTES,
   MAX_RESOURCES_ENCODED_BYTES,
   validateBundle,
   validateBundleResources,
@@ -154,9 +155,11 @@ describe('validateBundleResources', () => {
     });
 
     it('accepts a Bundle just under the bound and rejects one just over', () => {
+      // Two manifests, each under the per-manifest limit, together at the total one.
+      const other = res('other.yaml', `${manifest('ConfigMap', 'other')}data:\n  blob: ${'y'.repeat(400_000)}\n`);
       const header = manifest('ConfigMap', 'big') + 'data:\n  blob: ';
-      const base = encodedResourcesSize([res('big.yaml', header)]);
-      const fill = (bytes: number) => [res('big.yaml', header + 'x'.repeat(bytes - base))];
+      const base = encodedResourcesSize([other, res('big.yaml', header)]);
+      const fill = (bytes: number) => [other, res('big.yaml', header + 'x'.repeat(bytes - base))];
       const under = fill(MAX_RESOURCES_ENCODED_BYTES);
       assert.equal(encodedResourcesSize(under), MAX_RESOURCES_ENCODED_BYTES);
       assert.deepEqual(validateBundleResources(under), []);
@@ -171,6 +174,20 @@ describe('validateBundleResources', () => {
       const content = `${manifest('ConfigMap', 'q')}data:\n  q: '${quotes}'\n`;
       assert.ok(content.length < MAX_RESOURCES_ENCODED_BYTES);
       assert.deepEqual(validateBundleResources([res('q.yaml', content)]).map((p) => p.reason), ['BundleTooLarge']);
+    });
+
+    it('holds each manifest to its limit in UTF-8 bytes, whatever the characters', () => {
+      const header = `${manifest('ConfigMap', 'euro')}data:\n  blob: `;
+      const filled = (bytes: number) => header + '€'.repeat((bytes - Buffer.byteLength(header)) / 3);
+      const atLimit = filled(MAX_MANIFEST_BYTES - ((MAX_MANIFEST_BYTES - Buffer.byteLength(header)) % 3));
+      assert.ok(Buffer.byteLength(atLimit) <= MAX_MANIFEST_BYTES && Buffer.byteLength(atLimit) > MAX_MANIFEST_BYTES - 3);
+      assert.deepEqual(validateBundleResources([res('euro.yaml', atLimit)]), []);
+
+      const over = `${atLimit}€€`;
+      assert.ok(over.length < MAX_MANIFEST_BYTES / 2, 'well under the limit in characters');
+      const problems = validateBundleResources([res('ok.yaml', manifest('ConfigMap', 'ok')), res('euro.yaml', over)]);
+      assert.deepEqual(reasons(problems), [['BundleTooLarge', 'spec.resources[1].content']]);
+      assert.match(problems[0]!.message, new RegExp(`resource "euro\\.yaml" takes ${Buffer.byteLength(over).toLocaleString('en-US')} bytes \\(UTF-8\\), over the limit of 1,048,576 bytes per manifest`));
     });
 
     it('honours a custom bound', () => {

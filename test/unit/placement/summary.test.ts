@@ -4,7 +4,7 @@ import { Value } from 'typebox/value';
 import { BundleStatus } from '../../../src/api/bundle.ts';
 import type { Bundle } from '../../../src/api/bundle.ts';
 import type { BundleDeployment } from '../../../src/api/bundle-deployment.ts';
-import { computeBundleStatus, statusEqual, summarizeBundleDeployments } from '../../../src/placement/summary.ts';
+import { computeBundleStatus, problemStatement, statusEqual, summarizeBundleDeployments } from '../../../src/placement/summary.ts';
 import type { BundleProblem } from '../../../src/placement/problems.ts';
 import { bd, bundle } from './fixtures.ts';
 
@@ -197,5 +197,37 @@ describe('statusEqual', () => {
     assert.ok(!statusEqual(a, { ...b, summary: { desiredReady: 2, ready: 1, nonReadyClusters: [] } }));
     assert.ok(statusEqual(undefined, null));
     assert.ok(!statusEqual(undefined, {}));
+  });
+});
+
+describe('problemStatement', () => {
+  const content: BundleProblem[] = [{ reason: 'InvalidResources', field: 'spec.resources[0].content', message: 'spec.resources[0].content: resource "x.yaml", line 1: bad; 2 documents' }];
+  const targets: BundleProblem[] = [{ reason: 'ClusterGroupNotFound', field: 'spec.targets[0].clusterGroup', message: 'spec.targets[0].clusterGroup: ClusterGroup "g" not found; 3 clusters' }];
+  const statement = (status: NonNullable<Bundle['status']>, type: string) => problemStatement(cond(status, type)!);
+
+  it('is the problems alone, the same whatever the counts around them', () => {
+    const readyIn3 = statusOf(bundle([{ clusterSelector: {} }]), ['c1', 'c2', 'c3'], [], T0, { problems: content });
+    const readyIn4 = statusOf(bundle([{ clusterSelector: {} }]), ['c1', 'c2', 'c3', 'c4'], [readyBD('c1')], T0, { problems: content });
+    const pausedIn1 = statusOf(bundle([{ clusterSelector: {} }], { paused: true }), ['c1'], [], T0, { problems: content });
+    assert.notEqual(cond(readyIn3, 'Ready')?.message, cond(readyIn4, 'Ready')?.message, 'the messages differ in their counts');
+    for (const status of [readyIn3, readyIn4, pausedIn1]) assert.equal(statement(status, 'Ready'), content[0]!.message);
+
+    const targeted1 = statusOf(bundle([{ clusterGroup: 'g' }]), ['c1'], [], T0, { problems: targets });
+    const targeted0 = statusOf(bundle([{ clusterGroup: 'g' }]), [], [], T0, { problems: targets, excluded: 2 });
+    assert.notEqual(cond(targeted1, 'Targeted')?.message, cond(targeted0, 'Targeted')?.message);
+    for (const status of [targeted1, targeted0]) assert.equal(statement(status, 'Targeted'), targets[0]!.message);
+  });
+
+  it('differs when the problems do', () => {
+    const other: BundleProblem[] = [{ ...content[0]!, message: 'spec.resources[0].content: resource "x.yaml", line 2: bad' }];
+    const a = statusOf(bundle([{ clusterSelector: {} }]), ['c1'], [], T0, { problems: content });
+    const b = statusOf(bundle([{ clusterSelector: {} }]), ['c1'], [], T0, { problems: other });
+    assert.notEqual(statement(a, 'Ready'), statement(b, 'Ready'));
+  });
+
+  it('returns a message of another shape whole', () => {
+    assert.equal(problemStatement({ type: 'Ready', message: '3/3 clusters ready' }), '3/3 clusters ready');
+    assert.equal(problemStatement({ type: 'Stalled', message: 'x; 1/2 clusters ready' }), 'x; 1/2 clusters ready');
+    assert.equal(problemStatement({ type: 'Ready' }), '');
   });
 });
