@@ -12,7 +12,9 @@ import { Store } from '../../src/runtime/informer/store.ts';
 import { objectKey, type KubeObject, type ResourceType } from '../../src/runtime/kube/resource.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { jsonEqual } from '../../src/placement/json-equal.ts';
-import { PlacementContext, placementCacheSpecs, type PlacementCaches } from '../../src/controllers/placement-context.ts';
+import { PlacementContext, placementCacheSpecs, type BundleObject, type ClusterObject, type PlacementCaches } from '../../src/controllers/placement-context.ts';
+import { Finalizer } from '../../src/api/constants.ts';
+import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../../src/placement/deployment-namespace.ts';
 import { WorkspaceMembership } from '../../src/controllers/workspaces.ts';
 import { Writer, type WriteClient } from '../../src/controllers/writer.ts';
 import { defaultConfig } from '../../src/config/defaults.ts';
@@ -189,6 +191,34 @@ export class PlacementWorld {
     copy.metadata.uid ??= `seed-${objectKey(copy)}`;
     copy.metadata.generation ??= 1;
     return copy;
+  }
+
+  /** A Cluster of workspace "ws" in the cache, with its finalizer and (unless told otherwise) its own deployment namespace. */
+  cluster(name: string, labels: Record<string, string> = {}, withNamespace = true): ClusterObject {
+    const c = this.object({ metadata: { name, namespace: 'ws', labels, finalizers: [Finalizer.ClusterCleanup] }, spec: {} } as ClusterObject);
+    this.caches.clusters.store.upsert(c);
+    if (withNamespace) {
+      const nsName = deploymentNamespaceFor('ws', name);
+      this.caches.namespaces.store.upsert(this.object({ metadata: { name: nsName, labels: deploymentNamespaceLabels('ws', name) } }));
+    }
+    return c;
+  }
+
+  /** A Bundle of workspace "ws" in the cache, with its finalizer. */
+  bundle(name: string, spec: Record<string, unknown>): BundleObject {
+    const b = this.object({ metadata: { name, namespace: 'ws', finalizers: [Finalizer.BundleCleanup] }, spec } as unknown as BundleObject);
+    this.caches.bundles.store.upsert(b);
+    return b;
+  }
+
+  /** Reconciles until a pass writes nothing (each write is echoed into the caches, as a watch would). */
+  async converge(reconcile: () => Promise<unknown>, passes = 5): Promise<void> {
+    for (let i = 0; i < passes; i++) {
+      const before = this.writes.length;
+      await reconcile();
+      if (this.writes.length === before) return;
+    }
+    throw new Error(`no fixed point after ${passes} reconciles: ${JSON.stringify(this.writes.slice(-5))}`);
   }
 
   /** A reconcile context for `key`, as the scheduler would hand it over. */

@@ -24,32 +24,12 @@ import { Writer, type WriteClient } from '../../../src/controllers/writer.ts';
 import { silentLogger } from '../../../src/observability/logger.ts';
 import { ApiError } from '../../../src/runtime/errors.ts';
 import type { KubeObject, ResourceType } from '../../../src/runtime/kube/resource.ts';
-import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../../../src/placement/deployment-namespace.ts';
+import { deploymentNamespaceFor } from '../../../src/placement/deployment-namespace.ts';
 import { PlacementWorld } from '../../support/placement-world.ts';
 
-function cluster(world: PlacementWorld, name: string, labels: Record<string, string> = {}): ClusterObject {
-  const c = world.object({ metadata: { name, namespace: 'ws', labels, finalizers: [Finalizer.ClusterCleanup] }, spec: {} } as ClusterObject);
-  world.caches.clusters.store.upsert(c);
-  const nsName = deploymentNamespaceFor('ws', name);
-  world.caches.namespaces.store.upsert(world.object({ metadata: { name: nsName, labels: deploymentNamespaceLabels('ws', name) } }));
-  return c;
-}
-
-function bundle(world: PlacementWorld, name: string, spec: Record<string, unknown>): BundleObject {
-  const b = world.object({ metadata: { name, namespace: 'ws', finalizers: [Finalizer.BundleCleanup] }, spec } as unknown as BundleObject);
-  world.caches.bundles.store.upsert(b);
-  return b;
-}
-
-/** Reconciles until a pass writes nothing (each write is echoed into the caches, as a watch would). */
-async function converge(world: PlacementWorld, reconcile: () => Promise<unknown>, passes = 5): Promise<void> {
-  for (let i = 0; i < passes; i++) {
-    const before = world.writes.length;
-    await reconcile();
-    if (world.writes.length === before) return;
-  }
-  assert.fail(`no fixed point after ${passes} reconciles: ${JSON.stringify(world.writes.slice(-5))}`);
-}
+const cluster = (world: PlacementWorld, name: string, labels: Record<string, string> = {}): ClusterObject => world.cluster(name, labels);
+const bundle = (world: PlacementWorld, name: string, spec: Record<string, unknown>): BundleObject => world.bundle(name, spec);
+const converge = (world: PlacementWorld, reconcile: () => Promise<unknown>, passes?: number): Promise<void> => world.converge(reconcile, passes);
 
 describe('a Bundle without spec.resources', () => {
   for (const [title, spec] of [

@@ -1,45 +1,25 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Finalizer } from '../../../src/api/constants.ts';
 import { BundleReconciler } from '../../../src/controllers/bundle-controller.ts';
 import { ClusterReconciler } from '../../../src/controllers/cluster-controller.ts';
 import { ClusterGroupReconciler } from '../../../src/controllers/clustergroup-controller.ts';
 import { ContentReconciler } from '../../../src/controllers/content-controller.ts';
 import { desiredContentName, type BundleObject, type ClusterGroupObject, type ClusterObject } from '../../../src/controllers/placement-context.ts';
-import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../../../src/placement/deployment-namespace.ts';
+import { deploymentNamespaceFor } from '../../../src/placement/deployment-namespace.ts';
 import type { KubeObject } from '../../../src/runtime/kube/resource.ts';
 import { PlacementWorld } from '../../support/placement-world.ts';
 
 const CONFIGMAP = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: demo\ndata:\n  a: "1"\n';
 
 function cluster(world: PlacementWorld, name: string, labels: Record<string, string>, withNamespace = true): ClusterObject {
-  const c = world.object({ metadata: { name, namespace: 'ws', labels, finalizers: [Finalizer.ClusterCleanup] }, spec: {} } as ClusterObject);
-  world.caches.clusters.store.upsert(c);
-  if (withNamespace) {
-    const nsName = deploymentNamespaceFor('ws', name);
-    world.caches.namespaces.store.upsert(world.object({ metadata: { name: nsName, labels: deploymentNamespaceLabels('ws', name) } }));
-  }
-  return c;
+  return world.cluster(name, labels, withNamespace);
 }
 
 function bundle(world: PlacementWorld, name: string, selector: Record<string, string>): BundleObject {
-  const b = world.object({
-    metadata: { name, namespace: 'ws', finalizers: [Finalizer.BundleCleanup] },
-    spec: { resources: [{ name: 'cm.yaml', content: CONFIGMAP }], targets: [{ clusterSelector: { matchLabels: selector } }] },
-  } as unknown as BundleObject);
-  world.caches.bundles.store.upsert(b);
-  return b;
+  return world.bundle(name, { resources: [{ name: 'cm.yaml', content: CONFIGMAP }], targets: [{ clusterSelector: { matchLabels: selector } }] });
 }
 
-/** Reconciles until a pass writes nothing (each write is echoed into the caches, as a watch would). */
-async function converge(world: PlacementWorld, reconcile: () => Promise<unknown>, passes = 5): Promise<void> {
-  for (let i = 0; i < passes; i++) {
-    const before = world.writes.length;
-    await reconcile();
-    if (world.writes.length === before) return;
-  }
-  assert.fail(`no fixed point after ${passes} reconciles: ${JSON.stringify(world.writes.slice(-5))}`);
-}
+const converge = (world: PlacementWorld, reconcile: () => Promise<unknown>): Promise<void> => world.converge(reconcile);
 
 describe('BundleReconciler on in-memory caches', () => {
   it('creates the Content and one BundleDeployment per selected Cluster, then writes nothing more', async () => {
