@@ -5,6 +5,7 @@
  * prints a stack trace unless FLOTILLA_DEBUG is set.
  */
 import { Exit, printError, UsageError } from './args.ts';
+import * as agent from './agent.ts';
 import * as bench from './bench.ts';
 import * as controlplane from './controlplane.ts';
 import * as run from './run.ts';
@@ -19,6 +20,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   run: { summary: run.summary, usage: run.usage, main: run.runCommand },
+  agent: { summary: agent.summary, usage: agent.usage, main: (argv) => agent.agentCommand(argv) },
   controlplane: { summary: controlplane.summary, main: controlplane.controlplaneCommand },
   bench: { summary: bench.summary, main: bench.benchCommand },
   version: { summary: version.summary, usage: version.usage, main: version.versionCommand },

@@ -436,6 +436,49 @@ const LogSchema = Type.Object(
   { ...section, description: 'Logging.', [HOT_RELOAD_ANNOTATION]: true },
 );
 
+const AgentSchema = Type.Object(
+  {
+    heartbeatIntervalSeconds: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 3_600,
+      default: 10,
+      description:
+        'How often the agent renews its heartbeat Lease (`flotilla-agent`) in its deployment namespace on the management cluster (the kubelet renews its node Lease every 10 s).',
+    }),
+    heartbeatLeaseDurationSeconds: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 3_600,
+      default: 40,
+      description:
+        'How long the heartbeat stays valid without a renewal; after that the controller marks the Cluster `AgentConnected=False` (the node Lease convention: 40 s). Must be greater than `heartbeatIntervalSeconds`.',
+    }),
+    downstreamQps: Type.Number({
+      minimum: 0,
+      maximum: 100_000,
+      default: 50,
+      description: 'Requests per second the agent may send to its downstream cluster (token bucket; 0 = unlimited).',
+    }),
+    downstreamBurst: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 100,
+      description: 'Burst of the downstream token bucket.',
+    }),
+    contentCacheSize: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 512,
+      description:
+        'Contents the agent keeps in memory by name. They are immutable, so a cached one is never re-read; the least recently used is evicted first.',
+    }),
+  },
+  {
+    ...section,
+    description: 'The agent (`flotilla agent`), which applies BundleDeployments on a downstream cluster. The controller ignores this section.',
+    [HOT_RELOAD_ANNOTATION]: false,
+  },
+);
+
 export const FlotillaConfigSchema = Type.Object(
   {
     workspaces: WorkspacesSchema,
@@ -447,6 +490,7 @@ export const FlotillaConfigSchema = Type.Object(
     metrics: MetricsSchema,
     health: HealthSchema,
     log: LogSchema,
+    agent: AgentSchema,
     resyncPeriodSeconds: Type.Integer({
       minimum: 0,
       maximum: 604_800,
@@ -468,6 +512,7 @@ export type WorkspaceMode = WorkspacesConfig['mode'];
 export type ConcurrencyConfig = FlotillaConfig['concurrency'];
 export type ApiConfig = FlotillaConfig['api'];
 export type BackoffConfig = FlotillaConfig['backoff'];
+export type AgentConfig = FlotillaConfig['agent'];
 export type LeaderElectionConfig = FlotillaConfig['leaderElection'];
 export type LogLevel = FlotillaConfig['log']['level'];
 export type ConfigLabelSelector = WorkspacesConfig['selector'];

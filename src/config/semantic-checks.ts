@@ -66,6 +66,11 @@ function leaderElectionTimings(read: Reader): SemanticIssue[] {
   ];
 }
 
+/** A heartbeat that expires before its next renewal would flap the Cluster's AgentConnected condition. */
+function agentHeartbeatTimings(read: Reader): SemanticIssue[] {
+  return lessThan(read, ['agent', 'heartbeatIntervalSeconds'], ['agent', 'heartbeatLeaseDurationSeconds'], false);
+}
+
 function concurrencyBounds(read: Reader): SemanticIssue[] {
   return lessThan(read, ['concurrency', 'minConcurrentReconciles'], ['concurrency', 'maxConcurrentReconciles'], true);
 }
@@ -168,6 +173,7 @@ export function semanticIssues(value: unknown, invalidPaths: ReadonlySet<string>
     ...concurrencyBounds(read),
     ...backoffBounds(read),
     ...leaderElectionTimings(read),
+    ...agentHeartbeatTimings(read),
     ...bindAddressesCompatible(read),
   ];
 }

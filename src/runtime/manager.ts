@@ -14,6 +14,7 @@ import { ApiFlowControl } from './api-flow-control.ts';
 import type { BackoffSettings } from './informer/backoff-manager.ts';
 import { InformerFactory } from './informer/informer-factory.ts';
 import { KubeClient } from './kube/client.ts';
+import type { LeaseClient } from './kube/interfaces.ts';
 import { LeaderElector } from './leader-election.ts';
 import type { Lifecycle } from './lifecycle.ts';
 import { EventRecorder } from './events.ts';
@@ -37,6 +38,14 @@ export interface ManagerOptions {
   registry?: Registry;
   /** Leader-election identity; defaults to config, then `<hostname>_<random>`. */
   identity?: string;
+  /**
+   * Where the leader-election Lease lives, when not in the cluster the
+   * informers watch: the agent elects among its replicas in its own
+   * (downstream) cluster, so N agents add no writes to the management cluster.
+   */
+  leaderElectionLease?: { client: LeaseClient; namespace: string; name: string };
+  /** Worker threads of the selector pool, overriding the config (the agent matches no selectors: 0). */
+  selectorPoolThreads?: number;
 }
 
 /**
@@ -106,7 +115,7 @@ export class Manager {
       reflectorBackoff: reflectorBackoffSettings(config.backoff.reflector),
     });
     this.pool = new SelectorMatchPool({
-      threads: resolvePoolThreads(config.concurrency.poolThreads),
+      threads: opts.selectorPoolThreads ?? resolvePoolThreads(config.concurrency.poolThreads),
       maxQueue: config.concurrency.poolQueueSize,
       inlineThreshold: config.concurrency.poolInlineThreshold,
       ...(config.concurrency.poolWorkerMaxHeapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: config.concurrency.poolWorkerMaxHeapMb } } : {}),
@@ -134,10 +143,11 @@ export class Manager {
 
     if (config.leaderElection.enabled) {
       const le = config.leaderElection;
+      const lease = opts.leaderElectionLease ?? { client: this.client, namespace: le.namespace, name: le.leaseName };
       this.#elector = new LeaderElector({
-        client: this.client,
-        namespace: le.namespace,
-        name: le.leaseName,
+        client: lease.client,
+        namespace: lease.namespace,
+        name: lease.name,
         identity: this.identity,
         leaseDurationMs: le.leaseDurationSeconds * 1000,
         renewDeadlineMs: le.renewDeadlineSeconds * 1000,

@@ -1,0 +1,81 @@
+/**
+ * What the agent applied, as it is now on the downstream cluster: one
+ * informer per applied kind, label-selected on the ApplySet membership label
+ * so it never caches the rest of the cluster. Every change to a member
+ * (someone edits or deletes it, its controller updates its status) is mapped
+ * to the BundleDeployment owning it, which re-evaluates drift and readiness.
+ */
+import { Emitter, type EventSource } from '../runtime/watches.ts';
+import type { InformerFactory, Informer } from '../runtime/informer/informer-factory.ts';
+import { resourceLabel, type KubeObject, type ResourceType } from '../runtime/kube/resource.ts';
+import { APPLYSET_PART_OF_LABEL } from './apply/applyset.ts';
+
+/** Some member of the ApplySet `applySetId` changed. */
+export interface MemberEvent {
+  readonly applySetId: string;
+}
+
+/** Fields the agent never reads: dropping them keeps the caches small. */
+function slim<T extends KubeObject>(obj: T): T {
+  const { managedFields: _managed, ...metadata } = obj.metadata;
+  const annotations = metadata.annotations;
+  if (annotations && 'kubectl.kubernetes.io/last-applied-configuration' in annotations) {
+    const { 'kubectl.kubernetes.io/last-applied-configuration': _last, ...rest } = annotations;
+    metadata.annotations = rest;
+  }
+  return { ...obj, metadata };
+}
+
+export class LiveObjects {
+  readonly #informers: InformerFactory;
+  readonly #byType = new Map<string, Informer<KubeObject>>();
+  readonly #events = new Emitter<MemberEvent>();
+
+  constructor(informers: InformerFactory) {
+    this.#informers = informers;
+  }
+
+  /** Member changes, for the agent's watch. */
+  get events(): EventSource<MemberEvent> {
+    return this.#events;
+  }
+
+  get kinds(): number {
+    return this.#byType.size;
+  }
+
+  /** Starts watching `type` (once). */
+  watch(type: ResourceType): void {
+    const label = resourceLabel(type);
+    if (this.#byType.has(label)) return;
+    const informer = this.#informers.for<KubeObject>(type, { labelSelector: APPLYSET_PART_OF_LABEL, transform: slim });
+    this.#byType.set(label, informer);
+    const emit = (obj: KubeObject) => {
+      const id = obj.metadata.labels?.[APPLYSET_PART_OF_LABEL];
+      if (id) this.#events.emit({ applySetId: id });
+    };
+    informer.store.addHandler({
+      onAdd: (obj) => emit(obj),
+      onUpdate: (old, obj, resync) => {
+        if (resync) return;
+        emit(obj);
+        // Relabelled away from its ApplySet: the old owner lost a member.
+        const before = old.metadata.labels?.[APPLYSET_PART_OF_LABEL];
+        if (before && before !== obj.metadata.labels?.[APPLYSET_PART_OF_LABEL]) this.#events.emit({ applySetId: before });
+      },
+      onDelete: (obj) => emit(obj),
+    });
+  }
+
+  /** Whether the watch of `type` has completed its first LIST (before that, absence proves nothing). */
+  synced(type: ResourceType): boolean {
+    return this.#byType.get(resourceLabel(type))?.reflector.hasSynced() ?? false;
+  }
+
+  /** The cached object, if the watch of its kind has it. */
+  get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
+    const informer = this.#byType.get(resourceLabel(type));
+    if (!informer) return undefined;
+    return informer.store.get(type.namespaced && namespace ? `${namespace}/${name}` : name);
+  }
+}

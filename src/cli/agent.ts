@@ -1,0 +1,122 @@
+/** `flotilla agent`: deploys the BundleDeployments of one Cluster onto its cluster (src/agent/start-agent.ts). */
+import { existsSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { LevelWithSilent } from 'pino';
+import { DEFAULT_AGENT_NAMESPACE } from '../agent/names.ts';
+import { startAgent } from '../agent/start-agent.ts';
+import { ConfigError, configPathFromArgs, loadConfig } from '../config/index.ts';
+import { DEFAULT_CONFIG_PATH, type FlotillaConfig } from '../config/schema.ts';
+import { createLogger } from '../observability/logger.ts';
+import { Exit, parseCommandArgs, printError, UsageError } from './args.ts';
+import { packagePath } from './paths.ts';
+
+export const summary = 'Run the agent of one Cluster: apply its BundleDeployments downstream and report their state';
+
+export const usage = `Usage: flotilla agent --upstream-kubeconfig FILE --namespace NAMESPACE [options]
+
+Runs the agent of one Cluster (normally installed by \`flotilla cluster add\`).
+It watches the BundleDeployments of the Cluster's deployment namespace on the
+management cluster ("upstream"), applies their manifests to its own cluster
+("downstream") with server-side apply, tracked as ApplySets, reports their
+state on each BundleDeployment's status, and renews a heartbeat Lease. It runs
+until SIGTERM or SIGINT, which shut it down gracefully.
+
+Options:
+  --upstream-kubeconfig FILE  The management cluster, with the agent's credentials
+                              (default: $FLOTILLA_UPSTREAM_KUBECONFIG).
+  --namespace NAMESPACE       The Cluster's deployment namespace upstream
+                              (kubectl get cluster NAME -n WORKSPACE -o jsonpath='{.status.namespace}').
+  --kubeconfig FILE           The downstream cluster (default: $KUBECONFIG, else the
+                              pod's service account).
+  --agent-namespace NAME      The agent's namespace downstream, where its leader Lease and the
+                              ApplySet parents live (default: ${DEFAULT_AGENT_NAMESPACE}).
+  --identity ID               Leader-election and heartbeat identity (default: host name + random).
+  --config FILE               Config file (default: $FLOTILLA_CONFIG, else config/flotilla.yaml);
+                              the agent reads its \`agent\` section and the runtime settings.
+  --log-level LEVEL           trace, debug, info, warn, error, fatal or silent.
+  -h, --help                  Show this help.`;
+
+const AGENT_OPTIONS = {
+  'upstream-kubeconfig': { type: 'string' },
+  namespace: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'agent-namespace': { type: 'string' },
+  identity: { type: 'string' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export async function agentCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  try {
+    return await agentOrThrow(argv, env);
+  } catch (error) {
+    return printError(error);
+  }
+}
+
+async function agentOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseCommandArgs('agent', argv, AGENT_OPTIONS);
+  const upstreamPath = values['upstream-kubeconfig'] ?? (env.FLOTILLA_UPSTREAM_KUBECONFIG || undefined);
+  if (!upstreamPath) throw new UsageError('--upstream-kubeconfig FILE is required (the management cluster, with the agent\'s credentials).');
+  const namespace = values.namespace;
+  if (!namespace) throw new UsageError('--namespace NAMESPACE is required (the Cluster\'s deployment namespace on the management cluster).');
+  const levelFlag = values['log-level'];
+  if (levelFlag !== undefined && !LOG_LEVELS.includes(levelFlag as LevelWithSilent)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${levelFlag}".`);
+  }
+
+  let configPath: string;
+  try {
+    configPath = configPathFromArgs(argv, env);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}; run \`flotilla agent --help\` for usage.`);
+  }
+  if (configPath === DEFAULT_CONFIG_PATH && !existsSync(configPath) && existsSync(packagePath(DEFAULT_CONFIG_PATH))) {
+    configPath = packagePath(DEFAULT_CONFIG_PATH);
+  }
+  let config: FlotillaConfig;
+  try {
+    config = await loadConfig(configPath);
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : `Cannot read config ${configPath}: ${(err as Error).message}`);
+    return Exit.Usage;
+  }
+  const level = (levelFlag ?? env.FLOTILLA_LOG_LEVEL ?? config.log.level) as LevelWithSilent;
+
+  const upstream = loadKubeconfig(upstreamPath, 'upstream');
+  const downstreamPath = values.kubeconfig ?? (env.KUBECONFIG || undefined);
+  if (!downstreamPath && !env.KUBERNETES_SERVICE_HOST) {
+    throw new UsageError('No downstream cluster: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod.');
+  }
+  const downstream = downstreamPath ? loadKubeconfig(downstreamPath, 'downstream') : inClusterConfig();
+  await startAgent({
+    config,
+    configPath,
+    upstream,
+    downstream,
+    namespace,
+    agentNamespace: values['agent-namespace'] ?? DEFAULT_AGENT_NAMESPACE,
+    identity: values.identity,
+    logger: createLogger({ level }).child({ component: 'agent', namespace }),
+  });
+  return Exit.Ok;
+}
+
+function loadKubeconfig(path: string, which: string): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromFile(path);
+  } catch (err) {
+    throw new UsageError(`Cannot load the ${which} kubeconfig ${path}: ${(err as Error).message}`);
+  }
+  if (!kc.getCurrentCluster()) throw new UsageError(`The ${which} kubeconfig ${path} has no current context with a cluster.`);
+  return kc;
+}
+
+function inClusterConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromCluster();
+  return kc;
+}
