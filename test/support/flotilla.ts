@@ -44,6 +44,7 @@ import type { OracleWorld } from './oracle.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(REPO_ROOT, 'src/main.ts');
+const CLI_MAIN = join(REPO_ROOT, 'src/cli/main.ts');
 const SHIPPED_CONFIG = join(REPO_ROOT, 'config/flotilla.yaml');
 
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
@@ -60,6 +61,8 @@ export interface StartFlotillaOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra command-line arguments. */
   args?: string[];
+  /** `run` (the controller, default) or `agent`, whose `--kubeconfig` is its downstream cluster. */
+  command?: 'run' | 'agent';
   /** For messages and the log file name. Default `flotilla`. */
   name?: string;
   /** How long until both HTTP servers must be serving. Default 60 s. */
@@ -122,7 +125,10 @@ export async function startFlotilla(options: StartFlotillaOptions): Promise<Flot
   const child = await startProcess({
     name,
     binary: process.execPath,
-    args: [MAIN, '--kubeconfig', options.kubeconfig, '--config', configPath, ...(options.args ?? [])],
+    args: [
+      ...(options.command === 'agent' ? [CLI_MAIN, 'agent'] : [MAIN]),
+      '--kubeconfig', options.kubeconfig, '--config', configPath, ...(options.args ?? []),
+    ],
     logFile,
     env: { ...process.env, ...options.env },
   });
