@@ -8,7 +8,9 @@
 import { Emitter, type EventSource } from '../runtime/watches.ts';
 import type { InformerFactory, Informer } from '../runtime/informer/informer-factory.ts';
 import { resourceLabel, type KubeObject, type ResourceType } from '../runtime/kube/resource.ts';
-import { APPLYSET_PART_OF_LABEL } from './apply/applyset.ts';
+import { ApplySetKeys } from './apply/types.ts';
+
+const APPLYSET_PART_OF_LABEL = ApplySetKeys.partOf;
 
 /** Some member of the ApplySet `applySetId` changed. */
 export interface MemberEvent {

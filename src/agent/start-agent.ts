@@ -20,7 +20,7 @@ import { Manager } from '../runtime/manager.ts';
 import { createRegistry } from '../observability/metrics.ts';
 import { forObjects, Lane, requests, watch } from '../runtime/watches.ts';
 import { Applier } from './apply/applier.ts';
-import { impersonatingClient } from './apply/impersonation.ts';
+import { impersonatingClients } from '../runtime/kube/impersonation.ts';
 import { ContentCache } from './contents.ts';
 import { Deployer, type BundleDeploymentObject } from './deployer.ts';
 import { Heartbeat } from './heartbeat.ts';
@@ -87,6 +87,16 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     listPageSize: config.api.listPageSize,
   });
   const live = new LiveObjects(downstreamInformers);
+  // Bundles naming a ServiceAccount are applied as that account (Impersonate-User).
+  const impersonation = impersonatingClients({
+    kubeConfig: opts.downstream,
+    registry,
+    qps: config.agent.downstreamQps,
+    burst: config.agent.downstreamBurst,
+    requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+    userAgent: 'flotilla-agent',
+    fieldManager: AGENT_FIELD_MANAGER,
+  });
   const bundleDeployments = manager.informers.for<BundleDeploymentObject>(KindResources.BundleDeployment, { namespace });
   const contents = new ContentCache({ client: manager.client, capacity: config.agent.contentCacheSize });
   const applier = new Applier({
@@ -95,7 +105,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     tooling: agentTooling(),
     fieldManager: AGENT_FIELD_MANAGER,
     logger: log.child({ component: 'applier' }),
-    clientFor: (user) => impersonatingClient(opts.downstream, user, { registry, fieldManager: AGENT_FIELD_MANAGER, qps: config.agent.downstreamQps, burst: config.agent.downstreamBurst }),
+    clientFor: impersonation.clientFor,
   });
   const metrics = new AgentMetrics(registry, {
     bundleDeployments: () => bundleDeployments.store.size,
@@ -127,7 +137,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   lifecycle.addStep('stop heartbeat', () => heartbeat.stop());
   manager.registerShutdown(lifecycle);
   lifecycle.addStep('stop downstream watches', () => downstreamInformers.stop());
-  lifecycle.addStep('close downstream client', () => downstream.close());
+  lifecycle.addStep('close downstream clients', () => Promise.all([downstream.close(), impersonation.close()]));
   lifecycle.addStep('stop config watcher', () => watcher.close());
   for (const [name, step] of opts.stepsAfter ?? []) lifecycle.addStep(name, step);
 
