@@ -233,6 +233,11 @@ const invalidCases: InvalidCase[] = [
     field: 'spec.selector.matchLabels.env',
   },
   {
+    title: 'maxUnavailable that is neither a count nor a percentage',
+    object: bundle('bad-max-unavailable', { rolloutStrategy: { maxUnavailable: 'abc' } }),
+    field: 'spec.rolloutStrategy.maxUnavailable',
+  },
+  {
     title: 'wrong type (paused as a string)',
     object: bundle('wrong-type', { paused: 'yes' }),
     field: 'spec.paused',
