@@ -71,6 +71,8 @@ export interface BundleStatusInput {
   readonly contentName?: string | undefined;
   /** Problems from `validateBundleResources` and `computePlacement`. */
   readonly problems?: readonly BundleProblem[];
+  /** The `Rollout` condition (`placement/rollout.ts`), when the Bundle has one. */
+  readonly rollout?: ConditionUpdate | undefined;
   /** Used only for conditions whose status changes. */
   readonly now: Date | string;
 }
@@ -141,6 +143,7 @@ export function computeBundleStatus(input: BundleStatusInput): BundleStatus {
       generation,
     ),
   ];
+  if (input.rollout !== undefined) updates.push(withGeneration(input.rollout, generation));
   const conditions: Condition[] = setConditions(input.bundle.status?.conditions, updates, input.now);
 
   // Fixed key order, optional members only when set: equal status, equal bytes.
