@@ -157,6 +157,7 @@ export class PlacementWorld {
       bundles: { store: store(s.bundles) },
       bundleDeployments: { store: store(s.bundleDeployments) },
       contents: { store: store(s.contents) },
+      agentLeases: { store: store(s.agentLeases) },
     };
     const byKind = new Map<string, AnyStore>([
       [s.namespaces.type.kind, this.caches.namespaces.store],
@@ -165,6 +166,7 @@ export class PlacementWorld {
       [s.bundles.type.kind, this.caches.bundles.store as unknown as AnyStore],
       [s.bundleDeployments.type.kind, this.caches.bundleDeployments.store as unknown as AnyStore],
       [s.contents.type.kind, this.caches.contents.store as unknown as AnyStore],
+      [s.agentLeases.type.kind, this.caches.agentLeases.store as unknown as AnyStore],
     ]);
     this.#api = new InMemoryApi(byKind);
     const registry = new Registry();
