@@ -12,10 +12,9 @@ import {
   CONTENT_NAME_PATTERN,
   DEPLOYMENT_ID_MAX_LENGTH,
   DEPLOYMENT_ID_PATTERN,
-  DNS1123_SUBDOMAIN_MAX_LENGTH,
-  LABEL_KEY_MAX_LENGTH,
 } from './patterns.ts';
 import { DisplayState } from './summary.ts';
+import { ResourceStatusList } from './resource-status.ts';
 
 function DeploymentID(description: string) {
   return Type.String({
@@ -52,22 +51,7 @@ export const BundleDeploymentSpec = Type.Object(
 );
 export type BundleDeploymentSpec = Type.Static<typeof BundleDeploymentSpec>;
 
-/** A resource on the target cluster, with why it is listed. */
-export const ResourceStatus = Type.Object({
-  kind: Type.String({ minLength: 1, maxLength: 63 }),
-  apiVersion: Type.String({ minLength: 1, maxLength: LABEL_KEY_MAX_LENGTH }),
-  namespace: Type.Optional(Type.String({ maxLength: 63 })),
-  name: Type.String({ minLength: 1, maxLength: DNS1123_SUBDOMAIN_MAX_LENGTH }),
-  message: Type.Optional(Type.String({ maxLength: 1024 })),
-});
-export type ResourceStatus = Type.Static<typeof ResourceStatus>;
-
-function ResourceStatusList(description: string) {
-  return Type.Array(ResourceStatus, {
-    maxItems: Limits.resourceStatusMaxItems,
-    description: `${description} (at most ${Limits.resourceStatusMaxItems}).`,
-  });
-}
+export { ResourceStatus } from './resource-status.ts';
 
 export const BundleDeploymentStatus = Type.Object(
   {

@@ -11,7 +11,7 @@ import { DeploymentOptions } from './deployment-options.ts';
 import { LabelSelector } from './label-selector.ts';
 import { ObjectMeta, TypeMeta, labelSafeNameValidation } from './object-meta.ts';
 import { CONTENT_NAME_PATTERN } from './patterns.ts';
-import { DnsLabel, DnsSubdomain, ObservedGeneration } from './primitives.ts';
+import { DnsLabel, DnsSubdomain, IntOrPercent, ObservedGeneration } from './primitives.ts';
 import { BundleSummary, DisplayState, ReadyRatio } from './summary.ts';
 
 /**
@@ -63,6 +63,19 @@ export const BundleTarget = Type.Object(
 );
 export type BundleTarget = Type.Static<typeof BundleTarget>;
 
+/** How a new deployment ID reaches the Bundle's Clusters (docs/architecture.md#rollout). */
+export const RolloutStrategy = Type.Object(
+  {
+    maxUnavailable: Type.Optional(
+      IntOrPercent(
+        'Most targeted clusters that may be unavailable (their BundleDeployment not applied and ready at its deployment ID) while existing BundleDeployments are updated to a new deployment ID: a count, or a percentage of the targeted clusters rounded down but at least 1. Default 100% (no limit). New clusters and removals are never held.',
+      ),
+    ),
+  },
+  { description: 'Limits on how fast a change of content or options is rolled out, as Fleet\'s rolloutStrategy.' },
+);
+export type RolloutStrategy = Type.Static<typeof RolloutStrategy>;
+
 export const BundleSpec = Type.Object(
   {
     resources: Type.Optional(BundleResources('Manifests to deploy.')),
@@ -79,6 +92,7 @@ export const BundleSpec = Type.Object(
       }),
     ),
     options: Type.Optional(DeploymentOptions),
+    rolloutStrategy: Type.Optional(RolloutStrategy),
   },
   { description: 'What to deploy and where.' },
 );

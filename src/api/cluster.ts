@@ -26,7 +26,11 @@ export const ClusterStatus = Type.Object(
   {
     observedGeneration: Type.Optional(ObservedGeneration()),
     namespace: Type.Optional(DnsLabel("The cluster's deployment namespace, where its BundleDeployments live.")),
-    conditions: Type.Optional(Conditions()),
+    conditions: Type.Optional(
+      Conditions(
+        'Ready: the deployment namespace exists and is this cluster\'s. AgentConnected: the agent\'s heartbeat (Lease flotilla-agent in the deployment namespace, renewed every 10 s, leaseDurationSeconds 40): True (Heartbeat) while renewTime + leaseDurationSeconds is in the future, False (HeartbeatExpired) once it is not, Unknown (NoAgent) without a Lease. Stalled: a problem no retry fixes.',
+      ),
+    ),
     summary: Type.Optional(DeploymentCounts),
     display: Type.Optional(
       Type.Object(

@@ -43,11 +43,11 @@ export const Condition = Type.Object({
 export type Condition = Type.Static<typeof Condition>;
 
 /** A `conditions` list, keyed by `type` for server-side apply. */
-export function Conditions() {
+export function Conditions(types?: string) {
   return Type.Array(Condition, {
     maxItems: Limits.conditionsMaxItems,
     'x-kubernetes-list-type': 'map',
     'x-kubernetes-list-map-keys': ['type'],
-    description: 'Latest observations of the object, one per condition type.',
+    description: `Latest observations of the object, one per condition type.${types === undefined ? '' : ` ${types}`}`,
   });
 }

@@ -48,6 +48,14 @@ export const Label = {
 } as const;
 export type Label = (typeof Label)[keyof typeof Label];
 
+/**
+ * The agent's heartbeat: a coordination.k8s.io/v1 Lease of this name in its
+ * Cluster's deployment namespace, renewed every 10 s with
+ * leaseDurationSeconds 40 (the node-lease convention). The controller turns
+ * it into the Cluster's `AgentConnected` condition.
+ */
+export const AGENT_LEASE_NAME = 'flotilla-agent';
+
 /** Value of `Label.Workspace` that the default workspace selector matches. */
 export const WORKSPACE_LABEL_VALUE = 'true';
 /** Value of `Label.ManagedBy` on objects Flotilla creates. */
@@ -86,6 +94,10 @@ export const ConditionType = {
    * dead-lettered until the object changes). kstatus' name for it.
    */
   Stalled: 'Stalled',
+  /** Cluster: its agent renews its heartbeat Lease (`flotilla-agent` in the deployment namespace). */
+  AgentConnected: 'AgentConnected',
+  /** Bundle: existing BundleDeployments are updated to the current deployment ID (False while `maxUnavailable` holds some back). */
+  Rollout: 'Rollout',
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -113,6 +125,18 @@ export const ConditionReason = {
   NamespaceTerminating: 'NamespaceTerminating',
   /** A namespace with the deployment namespace's name exists and belongs to someone else. */
   NamespaceConflict: 'NamespaceConflict',
+  // AgentConnected (Cluster)
+  /** The agent's Lease is renewed: renewTime + leaseDurationSeconds is in the future. */
+  Heartbeat: 'Heartbeat',
+  /** The agent's Lease was not renewed within its leaseDurationSeconds. */
+  HeartbeatExpired: 'HeartbeatExpired',
+  /** No agent Lease in the deployment namespace (no agent ever connected, or it was removed). */
+  NoAgent: 'NoAgent',
+  // Rollout (Bundle)
+  /** Every targeted BundleDeployment carries the current deployment ID. */
+  RolledOut: 'RolledOut',
+  /** Updates are held: as many targeted clusters as `maxUnavailable` allows are unavailable. */
+  MaxUnavailable: 'MaxUnavailable',
   // ClusterGroup
   NoClusters: 'NoClusters',
   // Applied (agent)

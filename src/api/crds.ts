@@ -65,6 +65,7 @@ const DEFINITIONS: readonly KindDefinition[] = [
       { name: 'Deployment-Namespace', type: 'string', jsonPath: '.status.namespace', description: 'Namespace of the BundleDeployments' },
       { name: 'Ready', type: 'string', jsonPath: '.status.display.readyBundles', description: 'Ready/desired BundleDeployments' },
       { name: 'Status', type: 'string', jsonPath: '.status.display.state', description: 'Worst BundleDeployment state' },
+      { name: 'Agent', type: 'string', jsonPath: '.status.conditions[?(@.type=="AgentConnected")].status', description: 'AgentConnected: the agent renews its heartbeat Lease' },
       AGE,
     ],
   },
@@ -84,6 +85,7 @@ const DEFINITIONS: readonly KindDefinition[] = [
     columns: [
       { name: 'Ready', type: 'string', jsonPath: '.status.display.readyClusters', description: 'Ready/desired clusters' },
       { name: 'Status', type: 'string', jsonPath: '.status.display.state', description: 'Worst BundleDeployment state' },
+      { name: 'Rollout', type: 'string', jsonPath: '.status.conditions[?(@.type=="Rollout")].reason', priority: 1, description: 'Rollout: RolledOut, or MaxUnavailable while updates are held' },
       { name: 'Content', type: 'string', jsonPath: '.status.contentName', priority: 1, description: 'Current Content' },
       AGE,
     ],

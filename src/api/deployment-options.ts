@@ -16,6 +16,19 @@ export const DeploymentOptions = Type.Object(
         'ServiceAccount (in the target namespace) whose permissions the agent uses to apply; default: the agent\'s own.',
       ),
     ),
+    correctDrift: Type.Optional(
+      Type.Object(
+        {
+          enabled: Type.Optional(
+            Type.Boolean({
+              description:
+                'When true, the agent re-applies resources that drifted from their manifests (default: false, drift is only reported).',
+            }),
+          ),
+        },
+        { description: 'Drift correction, as Fleet\'s correctDrift. Absent or not enabled: off, and the deployment ID is the same as without it.' },
+      ),
+    ),
     keepResources: Type.Optional(
       Type.Boolean({
         description:

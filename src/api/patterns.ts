@@ -62,6 +62,9 @@ export const DEPLOYMENT_ID_MAX_LENGTH = 2 + 64 + 1 + 64;
 /** `"ready/desired"` as shown in READY printer columns. */
 export const READY_RATIO_PATTERN = '^[0-9]+/[0-9]+$';
 
+/** A percentage from 0% to 100% (int-or-string fields such as `maxUnavailable`). */
+export const PERCENT_PATTERN = '^(100|[1-9]?[0-9])%$';
+
 /** Renders `value` as a single-quoted CEL string literal. */
 export function celString(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;

@@ -3,7 +3,7 @@
  * so that a per-use `description` never leaks into another field.
  */
 import Type from 'typebox';
-import type { TEnum, TEnumValue, TInteger, TString } from 'typebox';
+import type { TEnum, TEnumValue, TInteger, TString, TUnsafe } from 'typebox';
 import {
   DNS1123_LABEL_MAX_LENGTH,
   DNS1123_LABEL_PATTERN,
@@ -13,6 +13,8 @@ import {
   LABEL_KEY_PATTERN,
   LABEL_VALUE_MAX_LENGTH,
   LABEL_VALUE_PATTERN,
+  PERCENT_PATTERN,
+  celString,
 } from './patterns.ts';
 
 /**
@@ -65,6 +67,30 @@ export function NonNegativeInteger(description?: string): TInteger {
 
 export function ObservedGeneration(): TInteger {
   return NonNegativeInteger('The metadata.generation this status was computed from.');
+}
+
+/**
+ * A count or a percentage (`3`, `"25%"`), as Kubernetes' IntOrString:
+ * `x-kubernetes-int-or-string` in the CRD, where a CEL rule holds the value
+ * (a non-negative integer, or 0% to 100%); `anyOf` says the same to
+ * TypeBox and is left out of the CRD (structural.ts), whose rule is the
+ * check the API server makes.
+ */
+export function IntOrPercent(description?: string): TUnsafe<number | string> {
+  return Type.Unsafe<number | string>({
+    'x-kubernetes-int-or-string': true,
+    anyOf: [
+      { type: 'integer', minimum: 0 },
+      { type: 'string', pattern: PERCENT_PATTERN },
+    ],
+    ...describe(description),
+    'x-kubernetes-validations': [
+      {
+        rule: `type(self) == int ? self >= 0 : self.matches(${celString(PERCENT_PATTERN)})`,
+        message: 'must be a non-negative integer or a percentage from 0% to 100% (e.g. 1 or "25%")',
+      },
+    ],
+  });
 }
 
 /** `{ description }` when given, `{}` otherwise (keeps the schemas free of `undefined`). */

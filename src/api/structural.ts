@@ -134,6 +134,8 @@ function convertNode(input: unknown, path: string, isRoot: boolean): StructuralS
   for (const [key, value] of Object.entries(source)) {
     if (SCALAR_KEYS.has(key)) {
       out[key] = structuredClone(value);
+    } else if (key === 'anyOf' && source['x-kubernetes-int-or-string'] === true) {
+      continue; // int-or-string: the CRD types it with the marker (and its CEL rule), TypeBox with anyOf
     } else if (
       key === 'properties' ||
       key === 'items' ||

@@ -6,6 +6,7 @@ import Type from 'typebox';
 import { DeploymentState, Limits } from './constants.ts';
 import { READY_RATIO_PATTERN } from './patterns.ts';
 import { DnsLabel, NonNegativeInteger, StringEnum } from './primitives.ts';
+import { ResourceStatusList } from './resource-status.ts';
 
 const countFields = {
   desiredReady: NonNegativeInteger('BundleDeployments that should exist (targeted clusters).'),
@@ -31,6 +32,20 @@ export const BundleSummary = Type.Object(
         maxItems: Limits.nonReadyClustersMaxItems,
         description: `Names of up to ${Limits.nonReadyClustersMaxItems} clusters that are not ready.`,
       }),
+    ),
+    nonReadyResources: Type.Optional(
+      Type.Array(
+        Type.Object({
+          cluster: DnsLabel('The cluster (one of nonReadyClusters).'),
+          state: DisplayState('State of its BundleDeployment.'),
+          nonReady: Type.Optional(ResourceStatusList('Resources its agent reports not ready')),
+          modified: Type.Optional(ResourceStatusList('Resources its agent reports drifted from their manifests')),
+        }),
+        {
+          maxItems: Limits.nonReadyClustersMaxItems,
+          description: 'What the agents of the listed nonReadyClusters report as not ready or modified (their BundleDeployments\' nonReadyResources and modifiedResources), for those that report any.',
+        },
+      ),
     ),
   },
   { description: 'Counts of BundleDeployments by state, and some clusters that are not ready.' },

@@ -1,9 +1,10 @@
-import { ConditionStatus, ConditionType, Finalizer, Kind } from '../api/constants.ts';
+import { ConditionStatus, ConditionType, Finalizer, Kind, Label } from '../api/constants.ts';
 import type { BundleStatus } from '../api/bundle.ts';
 import { contentDigest } from '../api/content-name.ts';
 import { bundleDeploymentID, desiredBundleDeployment, diffBundleDeployments } from '../placement/bundle-deployments.ts';
 import { validateBundleResources } from '../placement/bundle-validation.ts';
-import { findCondition } from '../placement/conditions.ts';
+import { findCondition, type ConditionUpdate } from '../placement/conditions.ts';
+import { planRollout, rolloutCondition } from '../placement/rollout.ts';
 import { deploymentNamespaceFor } from '../placement/deployment-namespace.ts';
 import type { BundleProblem } from '../placement/problems.ts';
 import { computeBundleStatus, problemStatement, statusEqual } from '../placement/summary.ts';
@@ -94,6 +95,7 @@ export class BundleReconciler {
 
     let desiredDeploymentID: string | undefined;
     let wroteDeployments = false;
+    let rollout: ConditionUpdate | undefined;
     if (validContent) {
       await this.#ensureContent(bundle, validContent, rc.signal);
       const byName = new Map(clusters.map((c) => [c.metadata.name, c]));
@@ -113,12 +115,21 @@ export class BundleReconciler {
       desiredDeploymentID = bundleDeploymentID(bundle, validContent);
       const pausedClusters = new Set(clusters.filter((c) => c.spec?.paused === true).map((c) => c.metadata.name));
       const diff = diffBundleDeployments(desired, existing, { bundlePaused: bundle.spec.paused === true, pausedClusters });
+      // maxUnavailable holds back updates to a new deployment ID (placement/rollout.ts).
+      const plan = planRollout({
+        updates: diff.update,
+        targetedDeployments: existing.filter((bd) => placement.desired.has(bd.metadata.labels?.[Label.ClusterName] ?? '')),
+        targeted: placement.desired.size,
+        maxUnavailable: bundle.spec.rolloutStrategy?.maxUnavailable,
+        deploymentID: desiredDeploymentID,
+      });
+      rollout = rolloutCondition(plan, placement.desired.size, findCondition(bundle.status?.conditions, ConditionType.Rollout) !== undefined);
       await forEachLimit(diff.create, WRITE_PARALLELISM, (bd) => ctx.writer.apply(Kind.BundleDeployment, bd as KubeObject, 'TargetMatched', rc.signal));
-      await forEachLimit(diff.update, WRITE_PARALLELISM, (u) =>
+      await forEachLimit(plan.proceed, WRITE_PARALLELISM, (u) =>
         ctx.writer.apply(Kind.BundleDeployment, u.desired as KubeObject, u.changes.some((c) => c.startsWith('spec.')) ? 'SpecChanged' : 'LabelsChanged', rc.signal),
       );
       await this.#deleteAll(diff.delete, 'TargetUnmatched', rc.signal);
-      wroteDeployments = diff.create.length + diff.update.length + diff.delete.length > 0;
+      wroteDeployments = diff.create.length + plan.proceed.length + diff.delete.length > 0;
     }
 
     const status = computeBundleStatus({
@@ -129,6 +140,7 @@ export class BundleReconciler {
       desiredDeploymentID,
       contentName: validContent,
       problems,
+      rollout,
       now: new Date(),
     });
     if (statusEqual(status, bundle.status)) return;

@@ -1,10 +1,10 @@
-import { ConditionReason, ConditionType, Finalizer, Kind } from '../api/constants.ts';
+import { AGENT_LEASE_NAME, ConditionReason, ConditionType, Finalizer, Kind } from '../api/constants.ts';
 import type { ClusterStatus } from '../api/cluster.ts';
 import { summarizeClusterDeployments, clusterStatusWithSummary } from '../placement/cluster-summary.ts';
 import { setConditions } from '../placement/conditions.ts';
 import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../placement/deployment-namespace.ts';
 import { statusEqual } from '../placement/summary.ts';
-import type { ReconcileContext } from '../runtime/actors/index.ts';
+import type { ReconcileContext, ReconcileResult } from '../runtime/actors/index.ts';
 import { ignoreAlreadyExists } from '../runtime/errors.ts';
 import { objectKey, splitKey, type KubeObject } from '../runtime/kube/resource.ts';
 import type { EnqueueOptions } from '../runtime/actors/index.ts';
@@ -18,20 +18,25 @@ import type { WorkspaceChange } from './workspace-events.ts';
 import { withoutStalled } from './dead-letter.ts';
 import { offboardCluster } from './offboarding.ts';
 import { reportNamespaceConflict } from './namespace-conflict.ts';
+import { agentConnected, agentLeaseWatch, requeueAtExpiry } from './agent-heartbeat.ts';
 
 /**
  * Cluster: owns the Cluster's deployment namespace (created on first sight,
  * deleted behind a finalizer when the Cluster goes) and the Cluster's status
- * (deployment namespace, counts of its BundleDeployments by state).
+ * (deployment namespace, counts of its BundleDeployments by state, and
+ * AgentConnected from its agent's heartbeat Lease, agent-heartbeat.ts).
  */
 export class ClusterReconciler {
   readonly #ctx: PlacementContext;
+  readonly #now: () => number;
 
-  constructor(ctx: PlacementContext) {
+  /** `now`: wall-clock milliseconds, for the agent heartbeat's expiry (a test's manual clock). */
+  constructor(ctx: PlacementContext, now: () => number = Date.now) {
     this.#ctx = ctx;
+    this.#now = now;
   }
 
-  async reconcile(rc: ReconcileContext): Promise<void> {
+  async reconcile(rc: ReconcileContext): Promise<ReconcileResult | void> {
     const ctx = this.#ctx;
     const cluster = ctx.writer.fresher(Kind.Cluster, rc.key, ctx.clusters.store.get(rc.key));
     if (!cluster) return;
@@ -82,15 +87,21 @@ export class ClusterReconciler {
     const bds = ctx.bundleDeployments.store.byIndex(Index.bdCluster, rc.key);
     const computed = summarizeClusterDeployments(bds);
     const base = clusterStatusWithSummary(cluster.status, computed, deploymentNs, cluster.metadata.generation);
+    const now = this.#now();
+    const agent = agentConnected(ctx.agentLeases.store.get(`${deploymentNs}/${AGENT_LEASE_NAME}`), deploymentNs, now);
     const status: ClusterStatus = {
       ...base,
       conditions: setConditions(withoutStalled(cluster.status)?.conditions, [
         { type: ConditionType.Ready, ...namespaceCondition, observedGeneration: cluster.metadata.generation },
-      ], new Date()),
+        agent.condition,
+      ], new Date(now)),
     };
-    if (statusEqual(status, cluster.status)) return;
+    // While the heartbeat holds, look again when it would expire.
+    const result = agent.expiresAt === undefined ? undefined : { requeueAfterMs: requeueAtExpiry(agent.expiresAt, now) };
+    if (statusEqual(status, cluster.status)) return result;
     const { namespace, name } = splitKey(rc.key);
     await ctx.writer.applyStatus(Kind.Cluster, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
+    return result;
   }
 }
 
@@ -137,6 +148,8 @@ export function clusterController(ctx: PlacementContext, sources: PlacementSourc
         return requests(store.indexKeys(Index.clusterDeploymentNamespace, e.obj.metadata.name ?? ''), Lane.change);
       }),
       watch(sources.workspaceChanges, ({ workspace }: WorkspaceChange) => requests(store.indexKeys(Index.namespace, workspace), Lane.dependency)),
+      // Agent heartbeats: to this Cluster's key only, and only when AgentConnected would change.
+      agentLeaseWatch(ctx.agentLeases, (namespace) => store.indexKeys(Index.clusterDeploymentNamespace, namespace)),
     ],
   };
 }

@@ -17,6 +17,7 @@ import type { EventRecorder } from '../runtime/events.ts';
 import { builtinTypes, type KubeObject, type ResourceType } from '../runtime/kube/resource.ts';
 import type { Manager } from '../runtime/manager.ts';
 import { WorkspaceMembership } from './workspaces.ts';
+import { agentLeaseCacheSpec, type LeaseObject } from './agent-heartbeat.ts';
 import { Writer } from './writer.ts';
 
 export type BundleObject = Bundle & KubeObject;
@@ -146,6 +147,8 @@ export const placementCacheSpecs = {
     },
   },
   contents: { type: KindResources.Content, builtinIndexes: [] },
+  /** The agents' heartbeat Leases (`agent-heartbeat.ts`), one informer for every deployment namespace. */
+  agentLeases: agentLeaseCacheSpec,
 } as const satisfies Record<string, InformerOptions<never> & { type: ResourceType }>;
 
 /** A cache of one kind: an informer, or a plain store in unit tests. */
@@ -160,6 +163,7 @@ export interface PlacementCaches {
   readonly bundles: Cache<BundleObject>;
   readonly bundleDeployments: Cache<BundleDeploymentObject>;
   readonly contents: Cache<ContentObject>;
+  readonly agentLeases: Cache<LeaseObject>;
 }
 
 /** The informers behind the placement caches, with their indexes. */
@@ -172,6 +176,7 @@ export function placementInformers(informers: InformerFactory): PlacementCaches 
     bundles: informers.for<BundleObject>(s.bundles.type, s.bundles),
     bundleDeployments: informers.for<BundleDeploymentObject>(s.bundleDeployments.type, s.bundleDeployments),
     contents: informers.for<ContentObject>(s.contents.type, s.contents),
+    agentLeases: informers.for<LeaseObject>(s.agentLeases.type, s.agentLeases),
   };
 }
 
@@ -197,6 +202,7 @@ export class PlacementContext implements PlacementCaches {
   readonly bundles: Cache<BundleObject>;
   readonly bundleDeployments: Cache<BundleDeploymentObject>;
   readonly contents: Cache<ContentObject>;
+  readonly agentLeases: Cache<LeaseObject>;
   readonly workspaces: WorkspaceMembership;
   readonly writer: Writer;
   readonly events: Pick<EventRecorder, 'record'>;
@@ -211,6 +217,7 @@ export class PlacementContext implements PlacementCaches {
       bundles: this.bundles,
       bundleDeployments: this.bundleDeployments,
       contents: this.contents,
+      agentLeases: this.agentLeases,
     } = parts.caches);
     this.workspaces = parts.workspaces;
     this.writer = parts.writer;

@@ -271,12 +271,19 @@ function isDeleting(bd: ExistingBundleDeployment): boolean {
  * Options without `undefined` members, keys sorted; `undefined` when none is
  * set, so a Bundle without options and one with `options: {}` produce the
  * same object (and the same deployment ID, which hashes them alike).
+ * `correctDrift` is kept only when enabled: off is the default, so
+ * `correctDrift: {}` or `{enabled: false}` deploy exactly what a Bundle
+ * without it deploys, under the same deployment ID.
  */
 function canonicalOptions(options: DeploymentOptions | null | undefined): DeploymentOptions | undefined {
   if (options === undefined || options === null) return undefined;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(options).sort()) {
     const value = (options as Record<string, unknown>)[key];
+    if (key === 'correctDrift') {
+      if ((value as DeploymentOptions['correctDrift'])?.enabled === true) out[key] = { enabled: true };
+      continue;
+    }
     if (value !== undefined) out[key] = value;
   }
   return Object.keys(out).length === 0 ? undefined : (out as DeploymentOptions);

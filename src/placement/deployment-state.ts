@@ -29,6 +29,7 @@
  */
 import { ConditionStatus, ConditionType, DeploymentState, SummaryCountField } from '../api/constants.ts';
 import type { DeploymentCounts } from '../api/summary.ts';
+import type { ResourceStatus } from '../api/resource-status.ts';
 
 /** Best to worst; the index is the severity. */
 export const DEPLOYMENT_STATES_BEST_TO_WORST = [
@@ -61,6 +62,8 @@ export interface BundleDeploymentStateFacts {
     readonly ready?: boolean;
     readonly nonModified?: boolean;
     readonly conditions?: readonly { readonly type: string; readonly status: string }[];
+    readonly nonReadyResources?: readonly ResourceStatus[];
+    readonly modifiedResources?: readonly ResourceStatus[];
   } | null;
 }
 

@@ -71,6 +71,8 @@ export interface BundleStatusInput {
   readonly contentName?: string | undefined;
   /** Problems from `validateBundleResources` and `computePlacement`. */
   readonly problems?: readonly BundleProblem[];
+  /** The `Rollout` condition (`placement/rollout.ts`), when the Bundle has one. */
+  readonly rollout?: ConditionUpdate | undefined;
   /** Used only for conditions whose status changes. */
   readonly now: Date | string;
 }
@@ -112,8 +114,36 @@ export function summarizeBundleDeployments(
     .sort(([a, sa], [b, sb]) => stateSeverity(sb) - stateSeverity(sa) || compareStrings(a, b))
     .slice(0, Limits.nonReadyClustersMaxItems)
     .map(([cluster]) => cluster);
-  const summary: BundleSummary = nonReady.length > 0 ? { ...counts, nonReadyClusters: nonReady } : counts;
+  const resources = nonReadyResources(nonReady, states(entries), byCluster);
+  const summary: BundleSummary =
+    nonReady.length === 0 ? counts : resources.length === 0 ? { ...counts, nonReadyClusters: nonReady } : { ...counts, nonReadyClusters: nonReady, nonReadyResources: resources };
   return { summary, states: new Map(entries), worst };
+}
+
+const states = (entries: readonly [string, DeploymentState][]): ReadonlyMap<string, DeploymentState> => new Map(entries);
+
+/**
+ * What the agents of the listed non-ready clusters report: each one's
+ * not-ready and modified resources, in `clusters` order, for those that
+ * report any (the agent caps each list; so does the schema).
+ */
+function nonReadyResources(
+  clusters: readonly string[],
+  stateOf: ReadonlyMap<string, DeploymentState>,
+  byCluster: ReadonlyMap<string, BundleDeploymentFacts>,
+): NonNullable<BundleSummary['nonReadyResources']> {
+  const out: NonNullable<BundleSummary['nonReadyResources']> = [];
+  for (const cluster of clusters) {
+    const status = byCluster.get(cluster)?.status;
+    const nonReady = (status?.nonReadyResources ?? []).slice(0, Limits.resourceStatusMaxItems);
+    const modified = (status?.modifiedResources ?? []).slice(0, Limits.resourceStatusMaxItems);
+    if (nonReady.length === 0 && modified.length === 0) continue;
+    const entry: NonNullable<BundleSummary['nonReadyResources']>[number] = { cluster, state: stateOf.get(cluster)! };
+    if (nonReady.length > 0) entry.nonReady = nonReady.map((r) => ({ ...r }));
+    if (modified.length > 0) entry.modified = modified.map((r) => ({ ...r }));
+    out.push(entry);
+  }
+  return out;
 }
 
 /** The Bundle's whole status (what the controller writes to `/status`). */
@@ -141,6 +171,7 @@ export function computeBundleStatus(input: BundleStatusInput): BundleStatus {
       generation,
     ),
   ];
+  if (input.rollout !== undefined) updates.push(withGeneration(input.rollout, generation));
   const conditions: Condition[] = setConditions(input.bundle.status?.conditions, updates, input.now);
 
   // Fixed key order, optional members only when set: equal status, equal bytes.

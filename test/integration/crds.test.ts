@@ -111,8 +111,10 @@ describe('Flotilla CRDs on a real API server', () => {
     }
     // `kubectl get` asks for a Table: the printer columns must be in it.
     const table = await getTable('/apis/flotilla.dev/v1alpha1/namespaces/demo/bundles');
-    assert.deepEqual(table.columnDefinitions.map((c) => c.name), ['Name', 'Ready', 'Status', 'Content', 'Age']);
+    assert.deepEqual(table.columnDefinitions.map((c) => c.name), ['Name', 'Ready', 'Status', 'Rollout', 'Content', 'Age']);
     assert.equal(table.rows.length, samples.filter((s) => s.kind === Kind.Bundle).length);
+    const clusters = await getTable('/apis/flotilla.dev/v1alpha1/namespaces/demo/clusters');
+    assert.ok(clusters.columnDefinitions.some((c) => c.name === 'Agent'), 'kubectl get clusters shows the AgentConnected status');
   });
 
   it('the RBAC manifests apply and grant the controller what it needs, and no more', async () => {
@@ -136,6 +138,10 @@ describe('Flotilla CRDs on a real API server', () => {
       { group: '', resource: 'namespaces', verb: 'delete' },
       { group: 'events.k8s.io', resource: 'events', verb: 'create', namespace: 'demo' },
       { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: 'flotilla-system' },
+      // Agent heartbeats: read-only, cluster-wide (one informer for every deployment namespace).
+      { group: 'coordination.k8s.io', resource: 'leases', verb: 'list' },
+      { group: 'coordination.k8s.io', resource: 'leases', verb: 'watch' },
+      { group: 'coordination.k8s.io', resource: 'leases', verb: 'get', namespace: 'cluster-abc' },
     ];
     for (const attributes of granted) {
       assert.equal(await allowed(attributes), true, JSON.stringify(attributes));
@@ -143,6 +149,7 @@ describe('Flotilla CRDs on a real API server', () => {
     const denied: Array<Record<string, string>> = [
       { group: '', resource: 'secrets', verb: 'get', namespace: 'demo' },
       { group: 'coordination.k8s.io', resource: 'leases', verb: 'update', namespace: 'demo' },
+      { group: 'coordination.k8s.io', resource: 'leases', verb: 'delete', namespace: 'cluster-abc' },
       { group: 'apiextensions.k8s.io', resource: 'customresourcedefinitions', verb: 'create' },
     ];
     for (const attributes of denied) {
@@ -231,6 +238,11 @@ const invalidCases: InvalidCase[] = [
     title: 'label value over 63 characters in matchLabels',
     object: clusterGroup('long-value', { selector: { matchLabels: { env: 'v'.repeat(64) } } }),
     field: 'spec.selector.matchLabels.env',
+  },
+  {
+    title: 'maxUnavailable that is neither a count nor a percentage',
+    object: bundle('bad-max-unavailable', { rolloutStrategy: { maxUnavailable: 'abc' } }),
+    field: 'spec.rolloutStrategy.maxUnavailable',
   },
   {
     title: 'wrong type (paused as a string)',

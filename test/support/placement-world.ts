@@ -112,6 +112,11 @@ class InMemoryApi implements WriteClient {
     return {};
   }
 
+  /** A write by someone other than the controller (an agent): stored with the next resourceVersion, not recorded in `writes`. */
+  external<T extends KubeObject>(kind: string, obj: T): Promise<T> {
+    return this.#save(this.#store({ kind } as ResourceType), structuredClone(obj));
+  }
+
   async #save<T extends KubeObject>(store: AnyStore, obj: T): Promise<T> {
     obj.metadata.resourceVersion = String(++this.#version);
     store.upsert(obj);
@@ -152,6 +157,7 @@ export class PlacementWorld {
       bundles: { store: store(s.bundles) },
       bundleDeployments: { store: store(s.bundleDeployments) },
       contents: { store: store(s.contents) },
+      agentLeases: { store: store(s.agentLeases) },
     };
     const byKind = new Map<string, AnyStore>([
       [s.namespaces.type.kind, this.caches.namespaces.store],
@@ -160,6 +166,7 @@ export class PlacementWorld {
       [s.bundles.type.kind, this.caches.bundles.store as unknown as AnyStore],
       [s.bundleDeployments.type.kind, this.caches.bundleDeployments.store as unknown as AnyStore],
       [s.contents.type.kind, this.caches.contents.store as unknown as AnyStore],
+      [s.agentLeases.type.kind, this.caches.agentLeases.store as unknown as AnyStore],
     ]);
     this.#api = new InMemoryApi(byKind);
     const registry = new Registry();
@@ -209,6 +216,22 @@ export class PlacementWorld {
     const b = this.object({ metadata: { name, namespace: 'ws', finalizers: [Finalizer.BundleCleanup] }, spec } as unknown as BundleObject);
     this.caches.bundles.store.upsert(b);
     return b;
+  }
+
+  /**
+   * What an agent reports on a BundleDeployment's status (not a controller
+   * write): `ready` applies the spec's deployment ID and is ready;
+   * `notReady` applies it and is not.
+   */
+  async agentReport(bdKey: string, state: 'ready' | 'notReady'): Promise<void> {
+    const bd = this.caches.bundleDeployments.store.get(bdKey);
+    if (!bd) throw new Error(`no BundleDeployment ${bdKey}`);
+    await this.#api.external('BundleDeployment', { ...bd, status: { appliedDeploymentID: bd.spec.deploymentID, ready: state === 'ready' } });
+  }
+
+  /** A change of an object by someone else (a user editing a Bundle, an agent renewing its Lease), stored as the API would. */
+  external<T extends KubeObject>(kind: string, obj: T): Promise<T> {
+    return this.#api.external(kind, obj);
   }
 
   /** Reconciles until a pass writes nothing (each write is echoed into the caches, as a watch would). */

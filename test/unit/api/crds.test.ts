@@ -140,10 +140,12 @@ function crdFor(kind: Kind): CustomResourceDefinition {
   return crd;
 }
 
+/** The schema node a printer column's JSONPath reads; `name[?(...)]` is a filter over the items of list `name`. */
 function schemaAt(root: StructuralSchema, jsonPath: string): StructuralSchema | undefined {
   let node: StructuralSchema | undefined = root;
-  for (const segment of jsonPath.split('.').slice(1)) {
-    node = node?.properties?.[segment];
+  for (const [, name, filter] of jsonPath.matchAll(/\.([A-Za-z0-9_]+)(\[\?\(@\.[A-Za-z]+=="[^"]*"\)\])?/g)) {
+    node = node?.properties?.[name!];
+    if (filter !== undefined) node = node?.type === 'array' ? node.items : undefined;
   }
   return node;
 }

@@ -56,6 +56,7 @@ describe('config/rbac', () => {
     assert.deepEqual(verbsFor(role.rules, '', 'namespaces'), [...ALL_VERBS].sort());
     assert.deepEqual(verbsFor(role.rules, '', 'events'), ['create', 'patch', 'update']);
     assert.deepEqual(verbsFor(role.rules, 'events.k8s.io', 'events'), ['create', 'patch', 'update']);
+    assert.deepEqual(verbsFor(role.rules, 'coordination.k8s.io', 'leases'), ['get', 'list', 'watch'], 'agent heartbeats, read-only');
   });
 
   it('flotilla-leader-election grants leases in flotilla-system', async () => {

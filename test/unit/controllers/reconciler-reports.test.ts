@@ -158,7 +158,7 @@ describe('a deployment namespace that belongs to someone else', () => {
     await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/c1')));
     const c1 = world.caches.clusters.store.get('ws/c1')!;
     assert.equal(c1.status?.namespace, nsName);
-    assert.deepEqual((c1.status?.conditions ?? []).map((c) => [c.type, c.status, c.reason]), [['Ready', 'True', 'NamespaceReady']]);
+    assert.deepEqual((c1.status?.conditions ?? []).map((c) => [c.type, c.status, c.reason]), [['Ready', 'True', 'NamespaceReady'], ['AgentConnected', 'Unknown', 'NoAgent']]);
     assert.equal(world.events.length, 1, 'no further Event');
   });
 });

@@ -227,3 +227,32 @@ describe('diffBundleDeployments', () => {
     assert.deepEqual(a, b);
   });
 });
+
+describe('options.correctDrift and the deployment ID', () => {
+  // The ID a Bundle with these options had before correctDrift existed: the hash of its options.
+  const before = deploymentIDFor(CONTENT, { defaultNamespace: 'apps' });
+  const withOptions = (options: Record<string, unknown>) => bundle([{ clusterSelector: {} }], { options });
+
+  it('absent (or not enabled) keeps every existing deployment ID unchanged', () => {
+    assert.equal(bundleDeploymentID(withOptions({ defaultNamespace: 'apps' }), CONTENT), before);
+    for (const correctDrift of [{}, { enabled: false }, undefined]) {
+      const b = withOptions({ defaultNamespace: 'apps', correctDrift });
+      assert.equal(bundleDeploymentID(b, CONTENT), before, JSON.stringify(correctDrift));
+      const bd = desiredBundleDeployment({ bundle: b, cluster: c1, contentName: CONTENT });
+      assert.equal(bd.spec.deploymentID, before);
+      assert.deepEqual(bd.spec.options, { defaultNamespace: 'apps' }, 'nothing new reaches the BundleDeployment');
+    }
+    assert.equal(bundleDeploymentID(bundle([{ clusterSelector: {} }], { options: { correctDrift: { enabled: false } } }), CONTENT), deploymentIDFor(CONTENT, undefined));
+  });
+
+  it('enabled changes the deployment ID (the agent re-applies) and is copied to the BundleDeployment', () => {
+    const b = withOptions({ defaultNamespace: 'apps', correctDrift: { enabled: true } });
+    const id = bundleDeploymentID(b, CONTENT);
+    assert.notEqual(id, before);
+    assert.ok(id.startsWith(`${CONTENT}:`));
+    const bd = desiredBundleDeployment({ bundle: b, cluster: c1, contentName: CONTENT });
+    assert.equal(bd.spec.deploymentID, id);
+    assert.deepEqual(bd.spec.options, { correctDrift: { enabled: true }, defaultNamespace: 'apps' });
+    assert.ok(Value.Check(BundleDeployment, bd), 'the schema accepts it');
+  });
+});

@@ -231,3 +231,35 @@ describe('problemStatement', () => {
     assert.equal(problemStatement({ type: 'Ready' }), '');
   });
 });
+
+describe('the summary tells the truth about what agents report', () => {
+  const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'app' };
+
+  it('a BundleDeployment whose appliedDeploymentID is not its spec.deploymentID is not counted ready, even when ready', () => {
+    const { summary } = summarizeBundleDeployments(bundle([]), ['c1', 'c2'], [readyBD('c1'), bd('c2', ID, { appliedDeploymentID: OLD, ready: true, nonModified: true })], ID);
+    assert.equal(summary.ready, 1);
+    assert.equal(summary.waitApplied, 1);
+    assert.deepEqual(summary.nonReadyClusters, ['c2']);
+  });
+
+  it("nonReadyResources and modifiedResources of the non-ready clusters reach the Bundle's summary", () => {
+    const b = bundle([{ clusterSelector: {} }]);
+    const bds = [
+      readyBD('c1'),
+      bd('c2', ID, { appliedDeploymentID: ID, ready: false, nonModified: true, nonReadyResources: [{ ...deployment, message: '0/1 replicas available' }] }),
+      bd('c3', ID, { appliedDeploymentID: ID, ready: true, nonModified: false, modifiedResources: [{ ...deployment, message: 'spec.replicas changed' }] }),
+      notReadyBD('c4'),
+    ];
+    const status = statusOf(b, ['c1', 'c2', 'c3', 'c4'], bds, T0);
+    assert.deepEqual(status.summary?.nonReadyClusters, ['c3', 'c2', 'c4']);
+    assert.deepEqual(status.summary?.nonReadyResources, [
+      { cluster: 'c3', state: 'Modified', modified: [{ ...deployment, message: 'spec.replicas changed' }] },
+      { cluster: 'c2', state: 'NotReady', nonReady: [{ ...deployment, message: '0/1 replicas available' }] },
+    ], 'c4 reports no resources: not listed');
+    assert.ok(Value.Check(BundleStatus, status), 'the schema accepts it');
+    assert.ok(statusEqual(statusOf(b, ['c1', 'c2', 'c3', 'c4'], bds, T1), status), 'recomputed alike: no needless write');
+
+    const allReady = statusOf(b, ['c1'], [readyBD('c1')], T2);
+    assert.equal(allReady.summary?.nonReadyResources, undefined, 'nothing to list when all are ready');
+  });
+});
