@@ -3,8 +3,8 @@
  * the controller: the contract between them (README: the agent).
  */
 
-/** Heartbeat Lease in the Cluster's deployment namespace on the management cluster. */
-export const AGENT_HEARTBEAT_LEASE = 'flotilla-agent';
+/** Heartbeat Lease in the Cluster's deployment namespace on the management cluster (the controller reads it). */
+export { AGENT_LEASE_NAME as AGENT_HEARTBEAT_LEASE } from '../api/constants.ts';
 /** Leader-election Lease among agent replicas, in the agent's namespace on its downstream cluster. */
 export const AGENT_LEADER_LEASE = 'flotilla-agent-leader';
 /** The agent's namespace on its downstream cluster: its Deployment and the ApplySet parents. */

@@ -50,7 +50,7 @@ describe('Heartbeat', () => {
     await hb.beat();
     now += 10_000;
     await hb.beat();
-    const lease = client.objects.get('cluster-1/flotilla-agent') as { spec: Record<string, unknown> };
+    const lease = client.objects.get('cluster-1/flotilla-agent') as unknown as { spec: Record<string, unknown> };
     assert.equal(lease.spec.holderIdentity, 'agent-a');
     assert.equal(lease.spec.leaseDurationSeconds, 40);
     assert.equal(lease.spec.acquireTime, '2026-12-05T10:00:00.000000Z');
@@ -65,7 +65,7 @@ describe('Heartbeat', () => {
     await new Heartbeat({ ...options, identity: 'old', registry: createRegistry({ defaultMetrics: false }) }).beat();
     now += 60_000;
     await new Heartbeat({ ...options, identity: 'new', registry: createRegistry({ defaultMetrics: false }) }).beat();
-    const lease = client.objects.get('ns/flotilla-agent') as { spec: Record<string, unknown> };
+    const lease = client.objects.get('ns/flotilla-agent') as unknown as { spec: Record<string, unknown> };
     assert.equal(lease.spec.holderIdentity, 'new');
     assert.equal(lease.spec.acquireTime, '2026-12-05T10:01:00.000000Z');
   });
