@@ -50,6 +50,14 @@ export function driftedFields(desired: KubeObject, live: KubeObject): string[] {
 function compare(want: unknown, have: unknown, path: string, out: string[]): void {
   if (isAbsent(want)) return;
   if (isRecord(want)) {
+    if (have === undefined || have === null) {
+      // Missing altogether: drift only if something inside it was asked for
+      // (a map of nulls and empties is what the API stores as nothing).
+      const inner: string[] = [];
+      for (const [key, value] of Object.entries(want)) compare(value, undefined, pathKey(path, key), inner);
+      if (inner.length > 0) out.push(path);
+      return;
+    }
     if (!isRecord(have)) {
       out.push(path);
       return;
