@@ -18,8 +18,20 @@ export interface Rejection {
 }
 
 export function asRejection(err: unknown): Rejection | undefined {
-  if (!(err instanceof ApiError) || !REJECTIONS.has(err.statusCode)) return undefined;
+  if (!(err instanceof ApiError)) return undefined;
+  if (!REJECTIONS.has(err.statusCode) && !isUntypablePatch(err)) return undefined;
   return { message: statusMessage(err), retryable: mayResolveItself(err) };
+}
+
+/**
+ * Server-side apply answers 500 when the object does not fit the kind's
+ * schema at all (`data: 5` on a ConfigMap, duplicate keys in a list-map,
+ * a field a CRD does not declare): "failed to create typed patch object".
+ * The fault is the object's, and retrying cannot fix it
+ * (kubernetes/kubernetes#139253 asks for a 400 instead).
+ */
+function isUntypablePatch(err: ApiError): boolean {
+  return err.statusCode === 500 && statusMessage(err).startsWith('failed to create typed patch object');
 }
 
 function statusMessage(err: ApiError): string {
