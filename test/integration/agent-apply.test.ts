@@ -17,6 +17,7 @@ import { startControlPlane, type ControlPlane } from '../../src/controlplane/har
 import { createRegistry } from '../../src/observability/metrics.ts';
 import { isNotFound } from '../../src/runtime/errors.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
+import { impersonatingClients } from '../../src/runtime/kube/impersonation.ts';
 import { builtinTypes, type KubeObject, type ResourceType } from '../../src/runtime/kube/resource.ts';
 
 const AGENT_NS = 'flotilla-system';
@@ -28,6 +29,7 @@ const widgetType: ResourceType = { group: 'example.com', version: 'v1', kind: 'W
 let cp: ControlPlane;
 let client: KubeClient;
 let applier: Applier;
+let impersonation: ReturnType<typeof impersonatingClients>;
 
 before(async () => {
   cp = await startControlPlane({ controllerManager: false });
@@ -35,10 +37,12 @@ before(async () => {
   kc.loadFromFile(cp.adminKubeconfig);
   client = new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }), userAgent: 'flotilla-agent-test' });
   await client.create(builtinTypes.namespace, { metadata: { name: AGENT_NS } });
-  applier = new Applier({ client, namespace: AGENT_NS, tooling: 'flotilla/0.1.0' });
+  impersonation = impersonatingClients({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }) });
+  applier = new Applier({ client, namespace: AGENT_NS, tooling: 'flotilla/0.1.0', clientFor: impersonation.clientFor });
 });
 
 after(async () => {
+  await impersonation?.close();
   await client?.close();
   await cp?.stop();
 });
@@ -188,6 +192,36 @@ test('an invalid object and an unknown kind are problems naming their manifests 
   assert.deepEqual((await client.get<KubeObject>(builtinTypes.configMap, 'settings', APP_NS)).data, { key: 'three' });
   // Not cleanly applied: the parent still records the last clean deployment.
   assert.equal((await parent('web')).metadata.annotations?.[ApplySetKeys.deploymentID], 'd2');
+});
+
+test('with options.serviceAccount the bundle is applied and pruned with that account\'s rights, not the agent\'s', async () => {
+  const SA_NS = 'agent-sa';
+  await client.create(builtinTypes.namespace, { metadata: { name: SA_NS } });
+  const saOptions = { defaultNamespace: SA_NS, serviceAccount: 'deployer' };
+  const cm = (name: string) => ({ name: `${name}.yaml`, content: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n` });
+  const denied = await applier.apply({ name: 'sa', deploymentID: 's1', resources: [cm('one'), cm('two')], options: saOptions });
+  assert.deepEqual(denied.problems.map((p) => p.manifest), ['one.yaml', 'two.yaml']);
+  assert.match(denied.problems[0]!.message, /system:serviceaccount:agent-sa:deployer/);
+  assert.equal(denied.retryable, false, 'someone has to grant the rights');
+
+  const rbac = { group: 'rbac.authorization.k8s.io', version: 'v1', namespaced: true };
+  await client.create({ ...rbac, kind: 'Role', plural: 'roles' }, {
+    metadata: { name: 'deployer', namespace: SA_NS },
+    rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'patch', 'delete'] }],
+  });
+  await client.create({ ...rbac, kind: 'RoleBinding', plural: 'rolebindings' }, {
+    metadata: { name: 'deployer', namespace: SA_NS },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'deployer' },
+    subjects: [{ kind: 'ServiceAccount', name: 'deployer', namespace: SA_NS }],
+  });
+  const granted = await applier.apply({ name: 'sa', deploymentID: 's1', resources: [cm('one'), cm('two')], options: saOptions });
+  assert.deepEqual(granted.problems, []);
+  assert.equal(granted.applied.length, 2);
+  const pruned = await applier.apply({ name: 'sa', deploymentID: 's2', resources: [cm('one')], options: saOptions });
+  assert.deepEqual(pruned.problems, []);
+  assert.deepEqual(pruned.pruned.map((r) => r.name), ['two']);
+  assert.equal(await getOrUndefined(builtinTypes.configMap, 'two', SA_NS), undefined);
+  await applier.remove('sa', { keepResources: false });
 });
 
 test('remove with keepResources leaves the objects, without the part-of label, and deletes the parent', async () => {
