@@ -17,7 +17,7 @@
  * re-applies often, and an unchanged bundle must cost no writes but the
  * members' own (no-op) applies.
  */
-import { TransientError, ignoreNotFound, isNotFound } from '../../runtime/errors.ts';
+import { TerminalError, TransientError, ignoreNotFound, isNotFound } from '../../runtime/errors.ts';
 import type { ListerWatcher, ObjectReader, ObjectWriter } from '../../runtime/kube/interfaces.ts';
 import { builtinTypes, type KubeObject } from '../../runtime/kube/resource.ts';
 import { serviceAccountUser } from '../../runtime/kube/impersonation.ts';
@@ -324,7 +324,10 @@ export class Applier {
     if (!this.#clientFor) {
       // Applying with the agent's wider rights instead would silently grant
       // the bundle more than its owner asked for.
-      throw new Error(`BundleDeployment ${input.name} names ServiceAccount ${account}, but this applier cannot impersonate (no clientFor)`);
+      throw new TerminalError(
+        'ImpersonationUnavailable',
+        `BundleDeployment ${input.name} names ServiceAccount ${account}, but this applier cannot impersonate (no clientFor)`,
+      );
     }
     return this.#clientFor(serviceAccountUser(defaultNamespace, account));
   }
