@@ -83,6 +83,13 @@ export interface ApplierOptions {
   crdTimeoutMs?: number;
 }
 
+/** An ApplySet parent found on the cluster, with what it records. */
+export interface RecordedApplySet {
+  name: string;
+  deploymentID: string | undefined;
+  keepResources: boolean;
+}
+
 export class Applier {
   readonly #client: ApplyClient;
   readonly #namespace: string;
@@ -134,7 +141,13 @@ export class Applier {
     const unmapped = rejectDuplicates(unmappedAll, problems, seen);
 
     // 2. Parent first, with the union of old and new.
-    const identity: ParentIdentity = { bundleDeployment: input.name, namespace: this.#namespace, applySetId, tooling: this.#tooling };
+    const identity: ParentIdentity = {
+      bundleDeployment: input.name,
+      namespace: this.#namespace,
+      applySetId,
+      tooling: this.#tooling,
+      keepResources: input.options?.keepResources === true,
+    };
     let parent = await this.#readParent(input.name, signal);
     const recorded = readParent(parent);
     const planned = contentOf(
@@ -281,8 +294,8 @@ export class Applier {
   }
 
   /** BundleDeployments this agent holds ApplySet parents for, to clean up those deleted while it was down. */
-  async listApplySets(opts: { signal?: AbortSignal } = {}): Promise<Array<{ name: string; deploymentID: string | undefined }>> {
-    const found: Array<{ name: string; deploymentID: string | undefined }> = [];
+  async listApplySets(opts: { signal?: AbortSignal } = {}): Promise<RecordedApplySet[]> {
+    const found: RecordedApplySet[] = [];
     let continueToken: string | undefined;
     do {
       const page = await this.#client.list<KubeObject>(builtinTypes.configMap, {
@@ -296,7 +309,11 @@ export class Applier {
         const name = cm.metadata.labels?.[ApplySetKeys.bundleDeployment];
         // Only parents this agent would have written (the id matches the name).
         if (!name || cm.metadata.labels?.[ApplySetKeys.id] !== this.applySetId(name)) continue;
-        found.push({ name, deploymentID: cm.metadata.annotations?.[ApplySetKeys.deploymentID] });
+        found.push({
+          name,
+          deploymentID: cm.metadata.annotations?.[ApplySetKeys.deploymentID],
+          keepResources: cm.metadata.annotations?.[ApplySetKeys.keepResources] === 'true',
+        });
       }
       continueToken = page.metadata.continue || undefined;
     } while (continueToken);

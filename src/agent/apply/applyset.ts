@@ -93,6 +93,8 @@ export interface ParentIdentity {
   namespace: string;
   applySetId: string;
   tooling: string;
+  /** The BundleDeployment's keepResources, recorded for a removal after it is gone. */
+  keepResources: boolean;
 }
 
 /** The parent ConfigMap as server-side applied: only the keys we own, so anything we leave out is removed. */
@@ -103,6 +105,7 @@ export function buildParent(identity: ParentIdentity, content: ParentContent): K
   };
   if (content.namespaces.length > 0) annotations[ApplySetKeys.additionalNamespaces] = content.namespaces.join(',');
   if (content.deploymentID !== undefined) annotations[ApplySetKeys.deploymentID] = content.deploymentID;
+  if (identity.keepResources) annotations[ApplySetKeys.keepResources] = 'true';
   return {
     apiVersion: 'v1',
     kind: PARENT_KIND,
@@ -131,6 +134,7 @@ export function parentUpToDate(live: KubeObject | undefined, desired: KubeObject
     ApplySetKeys.containsGroupKinds,
     ApplySetKeys.additionalNamespaces,
     ApplySetKeys.deploymentID,
+    ApplySetKeys.keepResources,
   ];
   const labelKeys = [ApplySetKeys.id, ApplySetKeys.bundleDeployment];
   return (

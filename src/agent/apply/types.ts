@@ -63,6 +63,8 @@ export const ApplySetKeys = {
   additionalNamespaces: 'applyset.kubernetes.io/additional-namespaces',
   bundleDeployment: 'flotilla.dev/bundle-deployment',
   deploymentID: 'flotilla.dev/deployment-id',
+  /** Present ("true") when the BundleDeployment asks to keep its resources: read when it was deleted while no agent ran. */
+  keepResources: 'flotilla.dev/keep-resources',
 } as const;
 
 export const DEFAULT_FIELD_MANAGER = 'flotilla-agent';

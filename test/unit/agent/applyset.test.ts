@@ -36,7 +36,7 @@ test('group-kinds: core kinds bare, others Kind.group, and back', () => {
 test('parent content is sorted and de-duplicated, the parent\'s own namespace left out, and reads back the same', () => {
   const content = contentOf(['Service', 'Deployment.apps', 'Service'], ['b', 'flotilla-system', 'a', 'b', ''], 'flotilla-system', 'd1');
   assert.deepEqual(content, { groupKinds: ['Deployment.apps', 'Service'], namespaces: ['a', 'b'], deploymentID: 'd1' });
-  const parent = buildParent({ bundleDeployment: 'web', namespace: 'flotilla-system', applySetId: 'applyset-x-v1', tooling: 'flotilla/0.1.0' }, content);
+  const parent = buildParent({ bundleDeployment: 'web', namespace: 'flotilla-system', applySetId: 'applyset-x-v1', tooling: 'flotilla/0.1.0', keepResources: false }, content);
   assert.deepEqual(parent.metadata.labels, { [ApplySetKeys.id]: 'applyset-x-v1', [ApplySetKeys.bundleDeployment]: 'web' });
   assert.deepEqual(parent.metadata.annotations, {
     [ApplySetKeys.tooling]: 'flotilla/0.1.0',
@@ -49,7 +49,7 @@ test('parent content is sorted and de-duplicated, the parent\'s own namespace le
 
 test('no additional namespaces: the annotation is omitted', () => {
   const parent = buildParent(
-    { bundleDeployment: 'web', namespace: 'ns', applySetId: 'id', tooling: 't' },
+    { bundleDeployment: 'web', namespace: 'ns', applySetId: 'id', tooling: 't', keepResources: false },
     contentOf(['ConfigMap'], ['ns'], 'ns', undefined),
   );
   assert.equal(parent.metadata.annotations?.[ApplySetKeys.additionalNamespaces], undefined);
@@ -63,10 +63,13 @@ test('union keeps both sides; up-to-date detection ignores keys we do not own', 
     'old',
   );
   assert.deepEqual(union, { groupKinds: ['ConfigMap', 'Service'], namespaces: ['a', 'b'], deploymentID: 'old' });
-  const identity = { bundleDeployment: 'web', namespace: 'ns', applySetId: 'id', tooling: 't' };
+  const identity = { bundleDeployment: 'web', namespace: 'ns', applySetId: 'id', tooling: 't', keepResources: false };
   const desired = buildParent(identity, union);
   const live = { ...desired, metadata: { ...desired.metadata, resourceVersion: '7', annotations: { ...desired.metadata.annotations, other: 'x' } } };
   assert.equal(parentUpToDate(live, desired), true);
   assert.equal(parentUpToDate(live, buildParent(identity, { ...union, deploymentID: 'new' })), false);
   assert.equal(parentUpToDate(undefined, desired), false);
+  const kept = buildParent({ ...identity, keepResources: true }, union);
+  assert.equal(kept.metadata.annotations?.['flotilla.dev/keep-resources'], 'true');
+  assert.equal(parentUpToDate(live, kept), false, 'keepResources is recorded, so a change of it is written');
 });
