@@ -62,23 +62,26 @@ export async function registerCluster(options: ClusterAddOptions): Promise<Regis
   const labelText = Object.entries(options.labels).map(([k, v]) => `${k}=${v}`).join(',');
   log(`cluster ${workspace}/${name} applied${labelText ? ` (labels ${labelText})` : ''}`);
 
-  const deploymentNamespace = await waitFor(
+  type Seen = { namespace: string } | { deleting: true };
+  const seen = await waitFor<Seen | undefined>(
     async () => {
       const current = (await custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: workspace, plural: Plural.Cluster, name })) as {
         status?: { namespace?: string };
         metadata?: { deletionTimestamp?: string };
       };
-      if (current.metadata?.deletionTimestamp) throw new RegistrationError(`Cluster ${workspace}/${name} is being deleted; wait for it to go, then add it again.`);
-      return current.status?.namespace;
+      if (current.metadata?.deletionTimestamp) return { deleting: true };
+      return current.status?.namespace ? { namespace: current.status.namespace } : undefined;
     },
     { timeoutMs: options.timeoutMs, intervalMs: 250, description: 'the deployment namespace' },
-  ).catch((error: unknown) => {
-    if (error instanceof Error && error.cause instanceof RegistrationError) throw error.cause;
+  ).catch(() => undefined);
+  if (seen === undefined) {
     throw new RegistrationError(
       `The controller has not given Cluster ${workspace}/${name} a deployment namespace (status.namespace) within ${seconds(options.timeoutMs)}: ` +
         `is the Flotilla controller running against this cluster, and does its workspace selector match namespace ${workspace}? (kubectl get cluster ${name} -n ${workspace} -o yaml)`,
     );
-  });
+  }
+  if ('deleting' in seen) throw new RegistrationError(`Cluster ${workspace}/${name} is being deleted; wait until it is gone (flotilla cluster remove waits for that), then add it again.`);
+  const deploymentNamespace = seen.namespace;
   log(`deployment namespace ${deploymentNamespace} given by the controller`);
 
   await applyManifests(upstream, [contentReaderClusterRole(), ...agentUpstreamObjects(deploymentNamespace)], { fieldManager: CLI_FIELD_MANAGER });

@@ -8,12 +8,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { GROUP, Label, VERSION, WORKSPACE_LABEL_VALUE } from '../../src/api/constants.ts';
+import { prepareAdd } from '../../src/cli/cluster-commands.ts';
 import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
 import { REPO_ROOT, startPlacementEnv, type PlacementEnv } from '../support/flotilla.ts';
 import { apiStatusCode, kubeRequest, loadKubeConfig, waitFor } from '../support/kube.ts';
@@ -209,7 +211,48 @@ test('agent A may not: list or watch or change Contents, reach B or another work
   assert.equal(await status(b.kc, 'GET', bdsA), 403);
 });
 
-test('cluster remove: deployment namespace and ClusterRoleBinding gone, token rejected (401), agent uninstalled downstream; again: nothing to do, exit 0', async () => {
+test('cluster add --run-local up to the agent start: the kubeconfig in DIR (0600) authenticates as that Cluster\'s agent; the argv for the agent', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'flotilla-run-local-'));
+  try {
+    const lines: string[] = [];
+    const plan = await prepareAdd(
+      ['l', '-n', WS, '--kubeconfig', downstream!.adminKubeconfig, '--upstream-kubeconfig', env!.cp.adminKubeconfig, '--run-local', '--dir', dir],
+      { PATH: process.env.PATH ?? '' },
+      (line) => lines.push(line),
+    );
+    assert.ok(plan, 'a local-run plan');
+    const nsL = await deploymentNamespace(env!.adminKubeConfig.makeApiClient(CustomObjectsApi), WS, 'l');
+    assert.equal(plan.kubeconfigPath, join(dir, 'upstream.kubeconfig'));
+    assert.equal(statSync(plan.kubeconfigPath).mode & 0o777, 0o600);
+    assert.deepEqual(plan.argv, ['--upstream-kubeconfig', plan.kubeconfigPath, '--namespace', nsL, '--kubeconfig', downstream!.adminKubeconfig, '--agent-namespace', 'flotilla-system']);
+    const kc = loadKubeConfig(plan.kubeconfigPath);
+    assert.equal(await status(kc, 'GET', `${API}/namespaces/${nsL}/bundledeployments`), 200);
+    assert.equal(await status(kc, 'GET', `${API}/namespaces/${a.namespace}/bundledeployments`), 403);
+    // Nothing was installed downstream for it.
+    await assert.rejects(loadKubeConfig(downstream!.adminKubeconfig).makeApiClient(CoreV1Api).readNamespace({ name: 'flotilla-system' }), (e: unknown) => apiStatusCode(e) === 404);
+    assert.ok(lines.some((l) => l.includes(`written to ${plan.kubeconfigPath}`)), lines.join('\n'));
+    assert.ok(lines.at(-1)?.includes('kubectl get cluster l -n team-a'), lines.join('\n'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('flotilla --help lists cluster; flotilla cluster --help documents add and remove', async () => {
+  const top = await flotilla(['--help']);
+  assert.match(top.stdout, /^  cluster +\S/m);
+  const help = await flotilla(['cluster', 'add', '--help']);
+  assert.equal(help.code, 0);
+  for (const flag of ['--namespace', '--kubeconfig', '--upstream-kubeconfig', '--labels', '--agent-namespace', '--image', '--upstream-server', '--print', '--run-local', '--dir', '--timeout']) {
+    assert.match(help.stdout, new RegExp(`^  (-n, )?${flag}`, 'm'), flag);
+  }
+  assert.match(help.stdout, /^Usage: flotilla cluster add NAME/m);
+  assert.match(help.stdout, /^ +flotilla cluster remove NAME -n WORKSPACE/m);
+});
+
+test('cluster remove: deployment namespace and ClusterRoleBinding gone, token rejected (401), agent uninstalled downstream (its namespace kept for an ApplySet parent); again: nothing to do, exit 0', async () => {
+  // What an agent leaves while it still tracks deployed resources.
+  const downCore = loadKubeConfig(downstream!.adminKubeconfig).makeApiClient(CoreV1Api);
+  await downCore.createNamespacedConfigMap({ namespace: 'agents-a', body: { metadata: { name: 'bd-app', labels: { 'applyset.kubernetes.io/id': 'applyset-x-v1' } } } });
   const removed = await flotilla(['cluster', 'remove', 'a', '-n', WS, '--kubeconfig', downstream!.adminKubeconfig, '--upstream-kubeconfig', env!.cp.adminKubeconfig, '--agent-namespace', 'agents-a', '--timeout', '60s']);
   assert.equal(removed.code, 0, `${removed.stdout}\n${removed.stderr}`);
   assert.match(removed.stdout, new RegExp(`ClusterRoleBinding flotilla-agent:${a.namespace} deleted`));
@@ -223,6 +266,8 @@ test('cluster remove: deployment namespace and ClusterRoleBinding gone, token re
   const down = loadKubeConfig(downstream!.adminKubeconfig);
   await assert.rejects(down.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: 'flotilla-agent', namespace: 'agents-a' }), (e: unknown) => apiStatusCode(e) === 404);
   await assert.rejects(down.makeApiClient(RbacAuthorizationV1Api).readClusterRole({ name: 'flotilla-agent:agents-a' }), (e: unknown) => apiStatusCode(e) === 404);
+  assert.match(removed.stdout, /namespace agents-a kept: it still holds 1 ApplySet parent/);
+  assert.equal((await downCore.readNamespace({ name: 'agents-a' })).metadata?.deletionTimestamp, undefined);
 
   const again = await flotilla(['cluster', 'remove', 'a', '-n', WS, '--upstream-kubeconfig', env!.cp.adminKubeconfig, '--timeout', '10s']);
   assert.equal(again.code, 0, again.stderr);
