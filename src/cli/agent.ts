@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { LevelWithSilent } from 'pino';
 import { DEFAULT_AGENT_NAMESPACE } from '../agent/names.ts';
-import { startAgent } from '../agent/start-agent.ts';
 import { ConfigError, configPathFromArgs, loadConfig } from '../config/index.ts';
 import { DEFAULT_CONFIG_PATH, type FlotillaConfig } from '../config/schema.ts';
 import { createLogger } from '../observability/logger.ts';
@@ -91,6 +90,8 @@ async function agentOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<num
     throw new UsageError('No downstream cluster: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod.');
   }
   const downstream = downstreamPath ? loadKubeconfig(downstreamPath, 'downstream') : inClusterConfig();
+  // Loaded only when an agent runs: `flotilla --help` stays fast.
+  const { startAgent } = await import('../agent/start-agent.ts');
   await startAgent({
     config,
     configPath,

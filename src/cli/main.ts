@@ -7,6 +7,7 @@
 import { Exit, printError, UsageError } from './args.ts';
 import * as agent from './agent.ts';
 import * as bench from './bench.ts';
+import * as cluster from './cluster.ts';
 import * as controlplane from './controlplane.ts';
 import * as run from './run.ts';
 import * as version from './version.ts';
@@ -21,6 +22,7 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   run: { summary: run.summary, usage: run.usage, main: run.runCommand },
   agent: { summary: agent.summary, usage: agent.usage, main: (argv) => agent.agentCommand(argv) },
+  cluster: { summary: cluster.summary, main: (argv) => cluster.clusterCommand(argv) },
   controlplane: { summary: controlplane.summary, main: controlplane.controlplaneCommand },
   bench: { summary: bench.summary, main: bench.benchCommand },
   version: { summary: version.summary, usage: version.usage, main: version.versionCommand },

@@ -106,7 +106,12 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-export const DEFAULT_CONTROLLERS = ['garbage-collector-controller', 'namespace-controller', 'serviceaccount-controller'] as const;
+/**
+ * `serviceaccount-token-controller` fills `kubernetes.io/service-account-token`
+ * Secrets (the agent's upstream credentials, `flotilla cluster add`); it signs
+ * with the key pair the API server verifies with.
+ */
+export const DEFAULT_CONTROLLERS = ['garbage-collector-controller', 'namespace-controller', 'serviceaccount-controller', 'serviceaccount-token-controller'] as const;
 
 // envtest's default; the first address (10.0.0.1) is the `kubernetes` Service.
 const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
@@ -270,6 +275,8 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
         `--cert-dir=${join(dir, 'kube-controller-manager')}`,
         '--use-service-account-credentials=false',
         `--root-ca-file=${ca.certFile}`,
+        // The token controller signs service-account-token Secrets with it.
+        `--service-account-private-key-file=${serviceAccount.privateKeyFile}`,
       ]);
       // Its serving cert is self-signed on the fly, hence no verification.
       await waitUntilHealthy({ url: `https://127.0.0.1:${kcmPort}/healthz`, process: kcm, tls: { insecure: true }, timeoutMs: startTimeoutMs });
