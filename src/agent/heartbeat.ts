@@ -16,7 +16,7 @@ import { isNotFound } from '../runtime/errors.ts';
 import type { LeaseClient } from '../runtime/kube/interfaces.ts';
 import { builtinTypes, microTime, type KubeObject } from '../runtime/kube/resource.ts';
 import type { Logger } from '../observability/logger.ts';
-import { AGENT_HEARTBEAT_LEASE } from './names.ts';
+import { AGENT_HEARTBEAT_LEASE } from '../registration/names.ts';
 
 interface LeaseObject extends KubeObject {
   spec?: { holderIdentity?: string; leaseDurationSeconds?: number; renewTime?: string; acquireTime?: string };

@@ -19,6 +19,7 @@ import { Lifecycle, type ShutdownStep } from '../runtime/lifecycle.ts';
 import { Manager } from '../runtime/manager.ts';
 import { createRegistry } from '../observability/metrics.ts';
 import { forObjects, Lane, requests, watch } from '../runtime/watches.ts';
+import { ensureAgentNamespace } from './agent-namespace.ts';
 import { Applier } from './apply/applier.ts';
 import { impersonatingClients } from '../runtime/kube/impersonation.ts';
 import { ContentCache } from './contents.ts';
@@ -26,7 +27,7 @@ import { Deployer, type BundleDeploymentObject } from './deployer.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { LiveObjects, type MemberEvent } from './live-objects.ts';
 import { AgentMetrics } from './metrics.ts';
-import { AGENT_FIELD_MANAGER, AGENT_LEADER_LEASE } from './names.ts';
+import { AGENT_FIELD_MANAGER, AGENT_LEADER_LEASE } from '../registration/names.ts';
 import { adoptApplySets } from './orphans.ts';
 import { agentTooling } from './tooling.ts';
 
@@ -141,6 +142,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   lifecycle.addStep('stop config watcher', () => watcher.close());
   for (const [name, step] of opts.stepsAfter ?? []) lifecycle.addStep(name, step);
 
+  void ensureAgentNamespace(downstream, agentNamespace, { signal: lifecycle.stopping, logger: log });
   await manager.start();
   downstreamInformers.start();
   heartbeat.start();

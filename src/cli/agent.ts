@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { LevelWithSilent } from 'pino';
-import { DEFAULT_AGENT_NAMESPACE } from '../agent/names.ts';
+import { DEFAULT_AGENT_NAMESPACE } from '../registration/names.ts';
 import { ConfigError, configPathFromArgs, loadConfig } from '../config/index.ts';
 import { DEFAULT_CONFIG_PATH, type FlotillaConfig } from '../config/schema.ts';
 import { createLogger } from '../observability/logger.ts';

@@ -12,7 +12,10 @@ import { deploymentNamespaceFor } from '../placement/deployment-namespace.ts';
 import { waitFor } from '../util/wait.ts';
 import { seconds } from './cluster-add.ts';
 import { agentDownstreamObjects } from './agent-manifests.ts';
-import { APPLYSET_ID_LABEL, AGENT_DEPLOYMENT, AGENT_TOKEN_SECRET, contentReaderBindingName } from './names.ts';
+import { ApplySetKeys } from '../agent/apply/types.ts';
+import { AGENT_DEPLOYMENT, AGENT_TOKEN_SECRET, contentReaderBindingName } from './names.ts';
+
+const APPLYSET_ID_LABEL = ApplySetKeys.id;
 
 export interface ClusterRemoveOptions {
   name: string;

@@ -1,6 +1,6 @@
 /**
- * Names shared by `flotilla cluster add/remove` and the agent (the agent
- * contract, docs/agent.md): upstream in the Cluster's deployment namespace,
+ * Names shared by `flotilla cluster add/remove` and the agent (README:
+ * registering clusters): upstream in the Cluster's deployment namespace,
  * downstream in the agent namespace.
  */
 
@@ -11,7 +11,10 @@ export const AGENT_NAME = 'flotilla-agent';
 /** Upstream: the agent's ServiceAccount, Role and RoleBinding, and its heartbeat Lease, in the deployment namespace. */
 export const AGENT_SERVICE_ACCOUNT = AGENT_NAME;
 export const AGENT_ROLE = AGENT_NAME;
-export const AGENT_HEARTBEAT_LEASE = AGENT_NAME;
+/** The heartbeat Lease's name is the controller's to read: defined with the API. */
+export { AGENT_LEASE_NAME as AGENT_HEARTBEAT_LEASE } from '../api/constants.ts';
+/** Server-side apply field manager of everything the agent applies downstream. */
+export { DEFAULT_FIELD_MANAGER as AGENT_FIELD_MANAGER } from '../agent/apply/types.ts';
 /** Upstream: the `kubernetes.io/service-account-token` Secret holding the agent's credentials. */
 export const AGENT_TOKEN_SECRET = 'flotilla-agent-token';
 /** Upstream ClusterRole: get (only) on contents.flotilla.dev; shipped as config/rbac/agent_content_reader_role.yaml. */
@@ -42,5 +45,4 @@ export const CONFIG_MOUNT = '/etc/flotilla/config';
 export const UPSTREAM_KUBECONFIG_KEY = 'kubeconfig';
 export const CONFIG_KEY = 'flotilla.yaml';
 
-/** ApplySet parents' id label (KEP-3659): a namespace still holding them still tracks deployed resources. */
-export const APPLYSET_ID_LABEL = 'applyset.kubernetes.io/id';
+

@@ -3,7 +3,7 @@
  * server-side apply, tracked as an ApplySet (KEP-3659) whose parent is the
  * ConfigMap `bd-<name>` in the agent namespace.
  *
- * One apply, in the crash-safe order of docs/agent.md:
+ * One apply, in the crash-safe order of docs/architecture.md#agent:
  *  1. parse and place the objects (render.ts); bad manifests become problems;
  *  2. write the parent with the union of what it recorded and what is about
  *     to be applied, so that a crash anywhere later leaves no member the
