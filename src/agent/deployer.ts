@@ -31,6 +31,9 @@ import type { EventRecorder } from '../runtime/events.ts';
 import type { LiveObjects } from './live-objects.ts';
 import type { AgentMetrics } from './metrics.ts';
 
+/** How long a status waits for the watch of a newly applied kind to list it (else it says Monitored=False, and updates once it has). */
+const WATCH_SYNC_WAIT_MS = 10_000;
+
 export type BundleDeploymentObject = BundleDeployment & KubeObject;
 
 /** What the agent last applied for one BundleDeployment. */
@@ -102,7 +105,7 @@ export class Deployer {
         { signal: rc.signal },
       );
       const before = record;
-      record = this.#remember(name, spec.deploymentID, outcome, spec.options?.keepResources === true);
+      record = await this.#remember(name, spec.deploymentID, outcome, spec.options?.keepResources === true);
       this.#opts.metrics.applied(outcome);
       this.#reportProblems(bd, before, record, rc);
     }
@@ -113,8 +116,9 @@ export class Deployer {
     }
   }
 
-  #remember(name: string, deploymentID: string, outcome: ApplyOutcome, keepResources: boolean): AppliedRecord {
+  async #remember(name: string, deploymentID: string, outcome: ApplyOutcome, keepResources: boolean): Promise<AppliedRecord> {
     for (const r of outcome.applied) this.#opts.live.watch(r.type);
+    await this.#opts.live.whenSynced(outcome.applied.map((r) => r.type), WATCH_SYNC_WAIT_MS);
     const record: AppliedRecord = { deploymentID, resources: outcome.applied, problems: outcome.problems, retryable: outcome.retryable, keepResources };
     this.#records.set(name, record);
     return record;

@@ -74,6 +74,21 @@ export class LiveObjects {
     return this.#byType.get(resourceLabel(type))?.reflector.hasSynced() ?? false;
   }
 
+  /**
+   * Resolves once the watches of `types` have listed (or after `timeoutMs`):
+   * a status written right after an apply then already says whether the
+   * resources are watched, instead of a second write a moment later.
+   */
+  async whenSynced(types: readonly ResourceType[], timeoutMs: number): Promise<void> {
+    const pending = types.map((t) => this.#byType.get(resourceLabel(t))?.reflector).filter((r) => r !== undefined && !r.hasSynced());
+    if (pending.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(pending.map((r) => r!.synced)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+    ]).finally(() => clearTimeout(timer));
+  }
+
   /** The cached object, if the watch of its kind has it. */
   get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
     const informer = this.#byType.get(resourceLabel(type));
