@@ -16,7 +16,8 @@ import type { BundleDeployment, BundleDeploymentStatus } from '../api/bundle-dep
 import { KindResources } from '../api/kinds.ts';
 import { jsonEqual } from '../placement/json-equal.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/actors/types.ts';
-import { isNotFound, TransientError } from '../runtime/errors.ts';
+import { isNotFound, isServerUnavailable, TransientError } from '../runtime/errors.ts';
+import type { ReconnectProbe } from './reconnect.ts';
 import type { Store } from '../runtime/informer/store.ts';
 import type { ObjectWriter } from '../runtime/kube/interfaces.ts';
 import { PatchType } from '../runtime/kube/api-types.ts';
@@ -53,6 +54,8 @@ export interface DeployerOptions {
   applier: Applier;
   live: LiveObjects;
   metrics: AgentMetrics;
+  /** Told about keys that failed because an API server was unavailable, to retry them once it is back. */
+  reconnect?: Pick<ReconnectProbe, 'waitFor'>;
   /** Kubernetes Events on the BundleDeployment when its apply starts or stops failing. */
   events?: Pick<EventRecorder, 'record'>;
   now?: () => Date;
@@ -80,6 +83,15 @@ export class Deployer {
   }
 
   async reconcile(rc: ReconcileContext): Promise<ReconcileResult | void> {
+    try {
+      return await this.#reconcile(rc);
+    } catch (error) {
+      if (isServerUnavailable(error)) this.#opts.reconnect?.waitFor(rc.key);
+      throw error;
+    }
+  }
+
+  async #reconcile(rc: ReconcileContext): Promise<ReconcileResult | void> {
     const { store, namespace } = this.#opts;
     const name = rc.key.slice(namespace.length + 1);
     const bd = store.get(rc.key);

@@ -23,6 +23,7 @@ import { ensureAgentNamespace } from './agent-namespace.ts';
 import { Applier } from './apply/applier.ts';
 import { impersonatingClients } from '../runtime/kube/impersonation.ts';
 import { ContentCache } from './contents.ts';
+import { ReconnectProbe, type Reachable } from './reconnect.ts';
 import { Deployer, type BundleDeploymentObject } from './deployer.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { LiveObjects, type MemberEvent } from './live-objects.ts';
@@ -113,13 +114,25 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     watchedKinds: () => live.kinds,
     cachedContents: () => contents.size,
   });
-  const deployer = new Deployer({ namespace, store: bundleDeployments.store, upstream: manager.client, contents, applier, live, metrics, events: manager.eventRecorder('agent') });
+  const reconnect = new ReconnectProbe({ targets: [manager.client, downstream], logger: log.child({ component: 'reconnect' }) });
+  const deployer = new Deployer({
+    namespace,
+    store: bundleDeployments.store,
+    upstream: manager.client,
+    contents,
+    applier,
+    live,
+    metrics,
+    reconnect,
+    events: manager.eventRecorder('agent'),
+  });
   const scheduler = manager.register({
     name: 'agent',
     reconcile: (rc) => deployer.reconcile(rc),
     watches: [
       forObjects(bundleDeployments),
       watch(live.events, (e: MemberEvent) => requests(deployer.keyForApplySet(e.applySetId), Lane.dependency)),
+      watch(reconnect.events, (e: Reachable) => requests(e.keys, Lane.change)),
     ],
   });
 
@@ -135,7 +148,10 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   });
 
   const watcher = await watchConfig(opts.configPath, (change) => manager.applyConfig(change), { initial: config, logger: log, registry });
-  lifecycle.addStep('stop heartbeat', () => heartbeat.stop());
+  lifecycle.addStep('stop heartbeat', () => {
+    reconnect.stop();
+    return heartbeat.stop();
+  });
   manager.registerShutdown(lifecycle);
   lifecycle.addStep('stop downstream watches', () => downstreamInformers.stop());
   lifecycle.addStep('close downstream clients', () => Promise.all([downstream.close(), impersonation.close()]));

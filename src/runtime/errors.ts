@@ -95,6 +95,17 @@ const transientNetworkCodes = new Set([
   'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
+/**
+ * The server did not do its job (connection refused or reset, timeout, 5xx,
+ * 429): nothing about the request was wrong, and the same request succeeds
+ * once the server is healthy again.
+ */
+export function isServerUnavailable(err: unknown): boolean {
+  if (err instanceof ApiError) return err.statusCode >= 500 || err.statusCode === 429;
+  const code = (err as { code?: unknown; cause?: { code?: unknown } } | null)?.code ?? (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof code === 'string' && transientNetworkCodes.has(code);
+}
+
 export function isNotFound(err: unknown): boolean {
   return err instanceof ApiError && err.statusCode === 404;
 }
