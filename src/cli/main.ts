@@ -43,6 +43,9 @@ Run \`flotilla <command> --help\` for a command's options.
 Environment:
   KUBECONFIG                  Kubeconfig for \`run\` when --kubeconfig is not given
                               (then ~/.kube/config, then the pod's service account).
+  FLOTILLA_UPSTREAM_KUBECONFIG
+                              The management cluster for \`agent\` when --upstream-kubeconfig
+                              is not given.
   FLOTILLA_CONFIG             Config file when --config is not given.
   FLOTILLA_LOG_LEVEL          Log level when --log-level is not given.
   FLOTILLA_CACHE_DIR          Where the local control plane's binaries are cached
