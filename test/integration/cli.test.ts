@@ -55,14 +55,14 @@ function assertOneSentence(stderr: string): void {
 test('flotilla --help lists the commands, the environment and the exit codes', () => {
   const { code, stdout } = flotilla(['--help']);
   assert.equal(code, 0);
-  for (const command of ['run', 'controlplane', 'bench', 'version']) assert.match(stdout, new RegExp(`^  ${command} +\\S`, 'm'));
+  for (const command of ['run', 'agent', 'cluster', 'controlplane', 'bench', 'version']) assert.match(stdout, new RegExp(`^  ${command} +\\S`, 'm'));
   for (const variable of ['KUBECONFIG', 'FLOTILLA_CONFIG', 'FLOTILLA_LOG_LEVEL']) assert.match(stdout, new RegExp(`^  ${variable}`, 'm'));
   for (const exit of ['0', '1', '2', '70', '130']) assert.match(stdout, new RegExp(`^  ${exit} +\\S`, 'm'));
   assert.equal(flotilla(['help']).stdout, stdout);
 });
 
 test('every command has --help (exit 0, usage text)', () => {
-  for (const command of ['run', 'controlplane', 'version']) {
+  for (const command of ['run', 'agent', 'cluster', 'controlplane', 'version']) {
     const { code, stdout } = flotilla([command, '--help']);
     assert.equal(code, 0, command);
     assert.match(stdout, new RegExp(`^Usage: flotilla ${command}`, 'm'), command);
@@ -90,7 +90,7 @@ test('unknown commands and flags are one sentence and exit 2', () => {
   const command = flotilla(['deploy']);
   assert.equal(command.code, 2);
   assertOneSentence(command.stderr);
-  assert.match(command.stderr, /^Unknown command "deploy"; expected one of run, controlplane, bench, version/);
+  assert.match(command.stderr, /^Unknown command "deploy"; expected one of run, agent, cluster, controlplane, bench, version/);
   const flag = flotilla(['run', '--kubeconfig', 'x', '--replicas', '3']);
   assert.equal(flag.code, 2);
   assertOneSentence(flag.stderr);
@@ -98,6 +98,17 @@ test('unknown commands and flags are one sentence and exit 2', () => {
   const top = flotilla(['--frobnicate']);
   assert.equal(top.code, 2);
   assertOneSentence(top.stderr);
+});
+
+test('the agent without its required flags, or with an unreadable kubeconfig, is one sentence and exit 2', () => {
+  const missing = flotilla(['agent', '--namespace', 'cluster-x']);
+  assert.equal(missing.code, 2);
+  assertOneSentence(missing.stderr);
+  assert.match(missing.stderr, /^--upstream-kubeconfig FILE is required/);
+  const unreadable = flotilla(['agent', '--upstream-kubeconfig', '/nonexistent/upstream', '--namespace', 'cluster-x', '--kubeconfig', '/nonexistent/down']);
+  assert.equal(unreadable.code, 2);
+  assertOneSentence(unreadable.stderr);
+  assert.match(unreadable.stderr, /^Cannot load the upstream kubeconfig \/nonexistent\/upstream/);
 });
 
 test('a bad config file stops the start with exit 2, naming the field', () => {
