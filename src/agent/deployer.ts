@@ -77,6 +77,11 @@ export class Deployer {
     return name === undefined ? undefined : `${this.#opts.namespace}/${name}`;
   }
 
+  /** BundleDeployments whose last apply left problems that may go away (e.g. an unknown kind): retried when discovery changes. */
+  keysWithRetryableProblems(): string[] {
+    return [...this.#records].filter(([, r]) => r.retryable).map(([name]) => `${this.#opts.namespace}/${name}`);
+  }
+
   /** Starts routing events of `name`'s ApplySet (also for ApplySets found on the cluster at start). */
   adopt(name: string): void {
     this.#owners.set(this.#opts.applier.applySetId(name), name);

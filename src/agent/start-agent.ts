@@ -21,6 +21,8 @@ import { createRegistry } from '../observability/metrics.ts';
 import { forObjects, Lane, requests, watch } from '../runtime/watches.ts';
 import { ensureAgentNamespace } from './agent-namespace.ts';
 import { Applier } from './apply/applier.ts';
+import { RestMapper } from './apply/rest-mapper.ts';
+import { watchDiscoveryChanges } from './discovery-changes.ts';
 import { impersonatingClients } from '../runtime/kube/impersonation.ts';
 import { ContentCache } from './contents.ts';
 import { ReconnectProbe, type Reachable } from './reconnect.ts';
@@ -101,8 +103,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   });
   const bundleDeployments = manager.informers.for<BundleDeploymentObject>(KindResources.BundleDeployment, { namespace });
   const contents = new ContentCache({ client: manager.client, capacity: config.agent.contentCacheSize });
+  const mapper = new RestMapper({ client: downstream });
+  const kindsChanged = watchDiscoveryChanges(downstreamInformers, () => mapper.invalidate());
   const applier = new Applier({
     client: downstream,
+    mapper,
     namespace: agentNamespace,
     tooling: agentTooling(),
     fieldManager: AGENT_FIELD_MANAGER,
@@ -133,6 +138,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
       forObjects(bundleDeployments),
       watch(live.events, (e: MemberEvent) => requests(deployer.keyForApplySet(e.applySetId), Lane.dependency)),
       watch(reconnect.events, (e: Reachable) => requests(e.keys, Lane.change)),
+      watch(kindsChanged, () => requests(deployer.keysWithRetryableProblems(), Lane.dependency)),
     ],
   });
 

@@ -145,6 +145,29 @@ describe('agent: deploys Bundles onto real downstream clusters and reports their
     }, { timeoutMs: 30_000, description: 'an ApplyFailed Event' });
   });
 
+  it('applies custom resources whose CRD arrives later, from another Bundle', async () => {
+    const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: { plural: gadgets, singular: gadget, kind: Gadget }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema: { openAPIV3Schema: { type: object, x-kubernetes-preserve-unknown-fields: true } }
+`;
+    await createBundle('gadgets', [{ name: 'gadget.yaml', content: 'apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g1\nspec:\n  size: 3\n' }], {}, { 'app-bad': 'yes' });
+    const pending = await waitBd(east, 'gadgets', (s) => (s.nonReadyResources ?? []).some((r) => r.name === 'g1'), 'the unknown kind reported');
+    assert.equal(conditionOf(pending, 'Applied')?.status, 'False');
+    await createBundle('gadget-crd', [{ name: 'crd.yaml', content: crd }], {}, { 'app-bad': 'yes' });
+    await waitBd(east, 'gadget-crd', readyAtCurrent, 'the CRD applied and established');
+    await waitBd(east, 'gadgets', readyAtCurrent, 'the custom resource applied once its kind exists');
+  });
+
   it('reports drift within seconds, and corrects it when the Bundle asks for it', async () => {
     await createBundle('drift', [{ name: 'cm.yaml', content: CONFIGMAP('drift-cm', 'desired') }], {}, { 'app-drift': 'yes' });
     await waitBd(east, 'drift', readyAtCurrent, 'drift ready');
