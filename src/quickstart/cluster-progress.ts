@@ -30,6 +30,8 @@ export interface ResourceRef {
 export interface ClusterProgress {
   name: string;
   agentConnected: boolean;
+  /** AgentConnected=False: the agent's heartbeat expired (else, not connected yet: no heartbeat seen). */
+  agentHeartbeatExpired: boolean;
   bundleDeployments: number;
   /** BundleDeployments whose agent reports their current deploymentID applied. */
   bundleDeploymentsApplied: number;
@@ -69,9 +71,11 @@ export function isApplied(bd: BundleDeploymentLike): boolean {
 export function clusterProgress(clusters: readonly ClusterLike[], bundleDeployments: readonly BundleDeploymentLike[]): ClusterProgress[] {
   const byKey = new Map<string, ClusterProgress>();
   for (const cluster of clusters) {
+    const connected = findCondition(cluster.status?.conditions, 'AgentConnected')?.status;
     byKey.set(`${cluster.metadata.namespace ?? ''}/${cluster.metadata.name}`, {
       name: cluster.metadata.name,
-      agentConnected: findCondition(cluster.status?.conditions, 'AgentConnected')?.status === 'True',
+      agentConnected: connected === 'True',
+      agentHeartbeatExpired: connected === 'False',
       bundleDeployments: 0,
       bundleDeploymentsApplied: 0,
       resourcesApplied: 0,
@@ -101,9 +105,10 @@ export function clusterProgress(clusters: readonly ClusterLike[], bundleDeployme
   return [...byKey.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** `prod-eu-1: 8/9 ready, agent connected` */
+/** `prod-eu-1: 8/9 ready, agent connected` (or `agent not connected yet`, `agent disconnected`) */
 export function formatCluster(c: ClusterProgress): string {
   const ready = `${c.readyIsUpperBound ? '≤' : ''}${c.resourcesReady}/${c.resourcesApplied} ready`;
   const failed = c.resourcesFailed > 0 ? `, ${c.resourcesFailed} failed` : '';
-  return `${c.name}: ${ready}${failed}, agent ${c.agentConnected ? 'connected' : 'not connected'}`;
+  const agent = c.agentConnected ? 'connected' : c.agentHeartbeatExpired ? 'disconnected' : 'not connected yet';
+  return `${c.name}: ${ready}${failed}, agent ${agent}`;
 }

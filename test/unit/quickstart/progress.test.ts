@@ -37,17 +37,19 @@ describe('quick start progress', () => {
     );
     assert.deepEqual(
       { ...prod!, nonReady: prod!.nonReady.length },
-      { name: 'prod-eu-1', agentConnected: true, bundleDeployments: 2, bundleDeploymentsApplied: 2, resourcesApplied: 9, resourcesReady: 8, resourcesFailed: 0, readyIsUpperBound: false, nonReady: 1 },
+      { name: 'prod-eu-1', agentConnected: true, agentHeartbeatExpired: false, bundleDeployments: 2, bundleDeploymentsApplied: 2, resourcesApplied: 9, resourcesReady: 8, resourcesFailed: 0, readyIsUpperBound: false, nonReady: 1 },
     );
     assert.equal(formatCluster(prod!), 'prod-eu-1: 8/9 ready, agent connected');
     assert.deepEqual([staging!.bundleDeployments, staging!.bundleDeploymentsApplied, staging!.resourcesApplied, staging!.resourcesReady, staging!.resourcesFailed], [2, 0, 2, 2, 1]);
-    assert.equal(formatCluster(staging!), 'staging-eu-1: 2/2 ready, 1 failed, agent not connected');
+    assert.equal(formatCluster(staging!), 'staging-eu-1: 2/2 ready, 1 failed, agent disconnected');
   });
 
   it('a full non-ready list makes the ready count an upper bound', () => {
     const listed = Array.from({ length: Limits.resourceStatusMaxItems }, (_, i) => ({ kind: 'ConfigMap', name: `c${i}` }));
     const [c] = clusterProgress([cluster('a', true)], [bd('x', 'a', { appliedDeploymentID: 's-1', ready: false, conditions: [condition('Applied', 'True', '25 resources applied')], nonReadyResources: listed })]);
     assert.equal(formatCluster(c!), 'a: ≤15/25 ready, agent connected');
+    const [waiting] = clusterProgress([cluster('b', undefined)], []);
+    assert.equal(formatCluster(waiting!), 'b: 0/0 ready, agent not connected yet');
   });
 
   it('converges when every BundleDeployment is applied and every agent connected; a not-ready Deployment is explained', () => {
@@ -59,7 +61,7 @@ describe('quick start progress', () => {
     assert.equal(ProgressDisplay.isConverged(s), true);
     assert.equal(ProgressDisplay.format(s), 'prod-eu-1: 3/4 ready, agent connected · staging-eu-1: 3/4 ready, agent connected · BundleDeployments 2/2 applied · 0.0 reconciles/s');
     assert.equal(ProgressDisplay.isConverged({ ...s, bundleDeploymentsApplied: 1 }), false);
-    assert.equal(ProgressDisplay.isConverged({ ...s, clusters: [clusters[0]!, { ...clusters[1]!, agentConnected: false }] }), false);
+    assert.equal(ProgressDisplay.isConverged({ ...s, clusters: [clusters[0]!, { ...clusters[1]!, agentConnected: false, agentHeartbeatExpired: true }] }), false);
     assert.equal(ProgressDisplay.isConverged({ ...s, desired: 3 }), false);
 
     const message = convergedMessage(s, 12_345, {
