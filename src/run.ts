@@ -21,7 +21,6 @@ export const RUN_OPTIONS = {
   local: { type: 'boolean' },
   'no-local': { type: 'boolean' },
   dir: { type: 'string' },
-  'no-demo-agent': { type: 'boolean' },
 } as const;
 
 const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -81,10 +80,10 @@ async function runOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       );
       return Exit.Usage;
     }
-    return runQuickstart({ config, configPath, level, dir: values.dir, demoAgent: !values['no-demo-agent'] });
+    return runQuickstart({ config, configPath, level, dir: values.dir });
   }
-  if (values.dir !== undefined || values['no-demo-agent']) {
-    throw new UsageError('--dir and --no-demo-agent only apply to the local quick start (--local).');
+  if (values.dir !== undefined) {
+    throw new UsageError('--dir only applies to the local quick start (--local).');
   }
 
   const kubeConfig = new KubeConfig();

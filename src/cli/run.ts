@@ -10,9 +10,10 @@ down gracefully: in-flight reconciles finish, the leader lease is released.
 
 The cluster is the first of: --kubeconfig FILE, $KUBECONFIG, ~/.kube/config,
 the pod's service account (inside Kubernetes). With none of them, or with
---local, it runs the quick start: a local control plane (built with Go on
-first use), the CRDs, the shipped RBAC, the demo workspace from
-config/samples, and the controller, with a live progress line until Ctrl-C.
+--local, it runs the quick start: a local management control plane and two
+local downstream ones (built with Go on first use), the CRDs, the shipped
+RBAC, the demo workspace from config/samples, the controller, and one agent
+per downstream cluster, with a live progress line until Ctrl-C.
 
 Options:
   --kubeconfig FILE     Kubeconfig to use (its current context).
@@ -22,9 +23,8 @@ Options:
   --local               Run the quick start even if a cluster is configured.
   --no-local            Never run the quick start: with no cluster configured, exit 2.
   --dir DIR             Quick start working directory: kubeconfigs, certificates,
-                        logs (default: .cache/quickstart in the checkout).
-  --no-demo-agent       Quick start without the demo agent that reports
-                        BundleDeployments as applied (they then stay pending).
+                        logs of the controller and agents (default:
+                        .cache/quickstart in the checkout).
   -h, --help            Show this help.
 
 Logs are JSON lines on stdout (in the quick start: in DIR/flotilla.log, with

@@ -1,42 +1,46 @@
 /**
  * The quick start (`flotilla run --local`, or `npm start` with no cluster
- * configured): a local control plane, the CRDs, the shipped RBAC, the demo
- * workspace from config/samples, and the controller running in this
- * process as the RBAC-bound user, exactly as `run` runs it against a real
- * cluster. A live progress line shows the demo converging.
+ * configured): a local management control plane and one local downstream
+ * control plane per sample Cluster (downstreams.ts), the CRDs, the shipped
+ * RBAC, the demo workspace from config/samples, the controller running in
+ * this process as the RBAC-bound user (exactly as `run` runs it against a
+ * real cluster), and per Cluster a real agent, registered as `flotilla
+ * cluster add` registers it and run as a separate process (agents.ts). A
+ * live progress line shows the demo converging (progress.ts).
  *
- * Ctrl-C (SIGINT) or SIGTERM: the controller shuts down gracefully (the
- * same Lifecycle as in production), then the control plane is stopped and
- * the process exits 0. A second signal exits at once (the control plane
- * dies with the process either way: exit hook, or the harness's reaper).
+ * Ctrl-C (SIGINT) or SIGTERM: the progress line stops, the agents get
+ * SIGTERM and are awaited, the controller shuts down gracefully (the same
+ * Lifecycle as in production), then the control planes are stopped and the
+ * process exits 0. A second signal exits at once (the children die with the
+ * process either way: exit hook, or the harness's reaper). A failure while
+ * starting stops whatever was started.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createRegistry } from '../observability/metrics.ts';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { API_VERSION, Kind } from '../api/constants.ts';
 import { createLogger } from '../observability/logger.ts';
 import type { FlotillaConfig } from '../config/schema.ts';
-import { startControlPlane, type ControlPlane } from '../controlplane/harness.ts';
 import { applyManifests, loadKubeConfig } from '../controlplane/manifests.ts';
 import { controllerKubeconfig } from '../controlplane/rbac.ts';
 import { isPidAlive } from '../controlplane/lock.ts';
-import { KubeClient } from '../runtime/kube/client.ts';
 import { packagePath } from '../cli/paths.ts';
 import { UsageError } from '../cli/args.ts';
-import { startController } from '../start-controller.ts';
-import { DemoAgent } from './demo-agent.ts';
+import { startController, type RunningController } from '../start-controller.ts';
+import { QuickstartAgents } from './agents.ts';
+import { convergedMessage } from './converged.ts';
+import { startClusters, type QuickstartClusters } from './downstreams.ts';
 import { quickstartLogSink } from './log-sink.ts';
 import { readKustomization } from './manifests.ts';
-import { ProgressDisplay, type Snapshot } from './progress.ts';
+import { ProgressDisplay } from './progress.ts';
 
 export interface QuickstartOptions {
   config: FlotillaConfig;
   configPath: string;
   level: FlotillaConfig['log']['level'];
-  /** Working directory for the control plane, kubeconfigs and logs. */
+  /** Working directory for the control planes, kubeconfigs and logs. */
   dir?: string | undefined;
-  /** Run the demo agent that reports BundleDeployments as applied. */
-  demoAgent: boolean;
   out?: NodeJS.WriteStream;
 }
 
@@ -48,30 +52,32 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<number> {
   const print = (line: string) => out.write(`${line}\n`);
   const dir = resolve(opts.dir ?? packagePath('.cache/quickstart'));
   await claimDir(dir);
+  const samples = await readKustomization(packagePath('config/samples'));
+  const sampleClusters = samples.filter((o) => o.apiVersion === API_VERSION && o.kind === Kind.Cluster);
+  const workspace = sampleClusters[0]?.metadata?.namespace ?? 'demo';
+  const names = sampleClusters.map((c) => c.metadata?.name ?? '');
 
-  let cp: ControlPlane | undefined;
+  let clusters: QuickstartClusters | undefined;
+  let running: RunningController | undefined;
+  const agents = new QuickstartAgents();
   try {
-    print(`Flotilla quick start: no cluster configured, so starting a local one (working directory ${dir}).`);
+    print(`Flotilla quick start: no cluster configured, so starting local ones (working directory ${dir}):`);
+    print(`a management cluster, and a downstream cluster for each of the Clusters ${names.join(' and ')}, each with its agent.`);
     print('The first run builds kube-apiserver, kube-controller-manager and etcd with Go (about 8 minutes on 2 cores); later runs start in seconds.');
-    cp = await startControlPlane({ dir, ownSession: true, log: (line) => print(`  [controlplane] ${line}`) });
-    const admin = loadKubeConfig(cp.adminKubeconfig);
+    clusters = await startClusters(dir, names, (line) => print(`  ${line}`));
+    const local = clusters;
+    const admin = loadKubeConfig(local.management.adminKubeconfig);
     print('Installing the CRDs (config/crd) and the controller\'s RBAC (config/rbac) …');
     await applyManifests(admin, await readKustomization(packagePath('config/crd')));
-    const controllerKubeconfigPath = await controllerKubeconfig(cp);
-    print('Creating the demo workspace from config/samples (namespace demo: 4 Clusters, 1 ClusterGroup, 3 Bundles) …');
-    await applyManifests(admin, await readKustomization(packagePath('config/samples')));
+    const controllerKubeconfigPath = await controllerKubeconfig(local.management);
+    print(`Creating the demo workspace from config/samples (namespace ${workspace}: ${describe(samples)}) …`);
+    await applyManifests(admin, samples);
 
     const logFile = join(dir, 'flotilla.log');
     let progress: ProgressDisplay | undefined;
     const echo = (line: string) => (progress ? progress.say(line) : print(line));
     const logger = createLogger({ level: opts.level, destination: quickstartLogSink(logFile, echo) });
-
-    // The demo agent is a separate client with the admin's credentials:
-    // agents are not the controller and do not share its RBAC or metrics.
-    const agentClient = new KubeClient({ kubeConfig: admin, registry: createRegistry({ defaultMetrics: false }), logger: logger.child({ component: 'demo-agent' }) });
-    let agent: DemoAgent | undefined;
-    const controlPlane = cp;
-    const running = await startController({
+    running = await startController({
       config: opts.config,
       configPath: opts.configPath,
       kubeConfig: loadKubeConfig(controllerKubeconfigPath),
@@ -79,56 +85,77 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<number> {
       stepsBefore: [
         ['stop progress display', () => {
           progress?.stop();
-          print('Shutting down: stopping the controller gracefully, then the local control plane …');
+          print('Shutting down: stopping the agents, then the controller gracefully, then the local clusters …');
         }],
-        ['stop demo agent', async () => {
-          await agent?.stop();
-          await agentClient.close();
-        }],
+        ['stop agents', () => agents.stop()],
       ],
       stepsAfter: [
-        ['stop local control plane', async () => {
-          await controlPlane.stop();
+        ['stop local control planes', async () => {
+          await local.stop();
           await rm(join(dir, PID_FILE), { force: true });
           print(`Stopped. Logs are kept in ${dir}.`);
         }],
       ],
     });
-
+    const controller = running;
     const urls = running.manager.addresses.map((a) => a.url);
     print(`Controller running as user flotilla-controller (the shipped RBAC); log: ${logFile}${urls.length ? `; serving ${urls.join(', ')}` : ''}.`);
-    if (opts.demoAgent) {
-      agent = new DemoAgent({ client: agentClient, store: running.placement.bundleDeployments.store, logger: logger.child({ component: 'demo-agent' }) });
-      agent.start();
-      print('A demo agent reports each BundleDeployment as applied and ready (there are no downstream clusters; nothing is deployed anywhere).');
+
+    print('Registering the Clusters as `flotilla cluster add` does, and starting their agents …');
+    await agents.start({
+      dir,
+      workspace,
+      upstream: admin,
+      config: opts.config,
+      level: opts.level,
+      clusters: sampleClusters.map((c) => ({
+        cluster: c.metadata?.name ?? '',
+        labels: c.metadata?.labels ?? {},
+        downstreamKubeconfig: local.downstreams.get(c.metadata?.name ?? '')!.adminKubeconfig,
+      })),
+      log: (line) => print(`  ${line}`),
+    });
+    for (const agent of agents.agents) {
+      print(`Agent of ${agent.cluster} running (pid ${agent.process.pid}, deployment namespace ${agent.deploymentNamespace}); log: ${agent.logFile}.`);
+      void agent.process.exited.then((status) => {
+        if (!controller.lifecycle.shuttingDown) echo(`error: the agent of ${agent.cluster} exited (${status.signal ?? `code ${status.code}`}); see ${agent.logFile}.`);
+      });
     }
+
     progress = new ProgressDisplay({
       placement: running.placement,
       registry: running.manager.registry,
       write: (text) => out.write(text),
       tty,
-      expectReady: opts.demoAgent,
-      onConverged: (s, ms) => convergedMessage(s, ms, controlPlane.adminKubeconfig),
+      onConverged: (s, ms) =>
+        convergedMessage(s, ms, {
+          managementKubeconfig: local.management.adminKubeconfig,
+          downstreamKubeconfigs: new Map([...local.downstreams].map(([name, cp]) => [name, cp.adminKubeconfig])),
+          workspace,
+          logs: { controller: logFile, agents: agents.agents.map((a) => a.logFile).sort() },
+        }),
     });
     progress.start();
     return 0;
   } catch (error) {
-    await cp?.stop();
+    if (running) {
+      // The controller's Lifecycle stops the agents, the controller and the control planes, then exits 1.
+      print(`error: the quick start failed: ${error instanceof Error ? error.message : String(error)}`);
+      await running.lifecycle.shutdown('quick start failed', { exitCode: 1 });
+      return 1;
+    }
+    await agents.stop();
+    await clusters?.stop();
     await rm(join(dir, PID_FILE), { force: true });
     throw error;
   }
 }
 
-function convergedMessage(s: Snapshot, elapsedMs: number, kubeconfig: string): string {
-  return [
-    `Converged in ${(elapsedMs / 1000).toFixed(1)} s: ${s.bundlesReady}/${s.bundles} Bundles ready, ${s.bundleDeployments} BundleDeployments.`,
-    'Inspect it (kubectl):',
-    `  export KUBECONFIG=${kubeconfig}`,
-    '  kubectl get bundles,clusters,clustergroups -n demo',
-    '  kubectl get bundledeployments -A',
-    'Change a Cluster\'s labels (e.g. kubectl label cluster -n demo staging-eu-1 env=prod --overwrite) and watch it converge again.',
-    'Press Ctrl-C to stop: the controller shuts down gracefully, then the control plane.',
-  ].join('\n');
+/** "2 Clusters, 1 ClusterGroup, 3 Bundles" */
+function describe(objects: readonly KubernetesObject[]): string {
+  const counts = new Map<string, number>();
+  for (const o of objects) if (o.apiVersion === API_VERSION && o.kind) counts.set(o.kind, (counts.get(o.kind) ?? 0) + 1);
+  return [...counts].map(([kind, n]) => `${n} ${kind}${n === 1 ? '' : 's'}`).join(', ');
 }
 
 /** One quick start per directory: a second would fight over its kubeconfigs and logs. */

@@ -1,32 +1,38 @@
 /**
- * The quick start's live progress line: Bundles ready / total,
- * BundleDeployments existing / desired (and how many report ready), and
- * reconciles per second. Everything is read from the running controller's
- * own informer caches and metrics registry, so watching costs no API calls.
+ * The quick start's live progress line: per Cluster, its resources ready /
+ * applied as its agent reports them and whether the agent is connected;
+ * BundleDeployments applied / existing; reconciles per second. Everything is
+ * read from the running controller's own informer caches and metrics
+ * registry, so watching costs no API calls (how resources are counted:
+ * cluster-progress.ts).
+ *
+ * Converged: every Bundle's status is current, every desired
+ * BundleDeployment exists and its agent reports its current deploymentID
+ * applied, and every Cluster's agent is connected. Resources that stay
+ * not ready (the demo's Deployment, on clusters without nodes) do not hold
+ * convergence back: the converged message names them and says why.
  *
  * On a terminal the line is redrawn in place twice a second; otherwise
  * (CI logs, tests) one line is printed every few seconds and whenever the
  * converged state changes. Reaching convergence prints how to inspect the
- * demo; losing it (someone edited an object) says so.
+ * demo; losing it (someone edited an object, an agent stopped) says so.
  */
 import type { Registry } from 'prom-client';
 import type { PlacementContext } from '../controllers/placement-context.ts';
-import { findCondition } from '../placement/conditions.ts';
 import type { Condition } from '../api/condition.ts';
+import { clusterProgress, formatCluster, isApplied, type BundleDeploymentLike, type ClusterLike, type ClusterProgress } from './cluster-progress.ts';
 
 export interface Snapshot {
   bundles: number;
-  /** Bundles whose status is current (observedGeneration) and whose Ready condition is True. */
-  bundlesReady: number;
   /** Bundles whose status reflects their current generation. */
   bundlesObserved: number;
   bundleDeployments: number;
   /** Sum of the Bundles' `status.summary.desiredReady`. */
   desired: number;
-  bundleDeploymentsReady: number;
+  /** BundleDeployments whose agent reports their current deploymentID applied. */
+  bundleDeploymentsApplied: number;
+  clusters: ClusterProgress[];
   reconcilesPerSecond: number;
-  /** Reconciles queued or running. */
-  busy: number;
 }
 
 export interface ProgressOptions {
@@ -34,8 +40,6 @@ export interface ProgressOptions {
   registry: Registry;
   write: (text: string) => void;
   tty: boolean;
-  /** Whether BundleDeployments are expected to become ready (a demo agent runs). */
-  expectReady: boolean;
   /** Printed once each time the demo converges. */
   onConverged: (snapshot: Snapshot, elapsedMs: number) => string;
   intervalMs?: number;
@@ -79,7 +83,6 @@ export class ProgressDisplay {
   async snapshot(): Promise<Snapshot> {
     const { placement } = this.#opts;
     const bundles = placement.bundles.store.list() as unknown as BundleLike[];
-    let bundlesReady = 0;
     let bundlesObserved = 0;
     let desired = 0;
     for (const bundle of bundles) {
@@ -87,43 +90,47 @@ export class ProgressDisplay {
       if (!observed) continue;
       bundlesObserved++;
       desired += bundle.status?.summary?.desiredReady ?? 0;
-      if (findCondition(bundle.status?.conditions, 'Ready')?.status === 'True') bundlesReady++;
     }
-    const bds = placement.bundleDeployments.store.list();
-    const bundleDeploymentsReady = bds.filter((bd) => {
-      const status = bd.status as { ready?: boolean; appliedDeploymentID?: string } | undefined;
-      return status?.ready === true && status.appliedDeploymentID === bd.spec?.deploymentID;
-    }).length;
+    const bds = placement.bundleDeployments.store.list() as unknown as BundleDeploymentLike[];
+    const clusters = clusterProgress(placement.clusters.store.list() as unknown as ClusterLike[], bds);
     const total = await this.#metricSum('controller_runtime_reconcile_total');
     const now = performance.now();
     const previous = this.#lastReconciles;
     this.#lastReconciles = { total, at: now };
     const reconcilesPerSecond = previous && now > previous.at ? ((total - previous.total) * 1000) / (now - previous.at) : 0;
-    const busy = (await this.#metricSum('workqueue_depth')) + (await this.#metricSum('controller_runtime_active_workers'));
-    return { bundles: bundles.length, bundlesReady, bundlesObserved, bundleDeployments: bds.length, desired, bundleDeploymentsReady, reconcilesPerSecond, busy };
+    return {
+      bundles: bundles.length,
+      bundlesObserved,
+      bundleDeployments: bds.length,
+      desired,
+      bundleDeploymentsApplied: bds.filter(isApplied).length,
+      clusters,
+      reconcilesPerSecond,
+    };
   }
 
-  isConverged(s: Snapshot): boolean {
+  static isConverged(s: Snapshot): boolean {
     return (
       s.bundles > 0 &&
       s.bundlesObserved === s.bundles &&
+      s.bundleDeployments > 0 &&
       s.bundleDeployments === s.desired &&
-      s.busy === 0 &&
-      (!this.#opts.expectReady || (s.bundlesReady === s.bundles && s.bundleDeploymentsReady === s.bundleDeployments))
+      s.bundleDeploymentsApplied === s.bundleDeployments &&
+      s.clusters.every((c) => c.agentConnected)
     );
   }
 
   static format(s: Snapshot): string {
-    return (
-      `Bundles ready ${s.bundlesReady}/${s.bundles} · ` +
-      `BundleDeployments ${s.bundleDeployments}/${s.desired} (${s.bundleDeploymentsReady} ready) · ` +
-      `${s.reconcilesPerSecond.toFixed(1)} reconciles/s`
-    );
+    return [
+      ...s.clusters.map(formatCluster),
+      `BundleDeployments ${s.bundleDeploymentsApplied}/${s.bundleDeployments} applied`,
+      `${s.reconcilesPerSecond.toFixed(1)} reconciles/s`,
+    ].join(' · ');
   }
 
   async tick(): Promise<void> {
     const s = await this.snapshot();
-    const converged = this.isConverged(s);
+    const converged = ProgressDisplay.isConverged(s);
     const line = ProgressDisplay.format(s);
     const now = performance.now();
     if (this.#opts.tty) {

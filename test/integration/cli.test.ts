@@ -68,7 +68,8 @@ test('every command has --help (exit 0, usage text)', () => {
     assert.match(stdout, new RegExp(`^Usage: flotilla ${command}`, 'm'), command);
   }
   const run = flotilla(['run', '-h']).stdout;
-  for (const flag of ['--kubeconfig', '--config', '--log-level', '--local', '--no-local']) assert.match(run, new RegExp(`^  ${flag}`, 'm'));
+  for (const flag of ['--kubeconfig', '--config', '--log-level', '--local', '--no-local', '--dir']) assert.match(run, new RegExp(`^  ${flag}`, 'm'));
+  assert.doesNotMatch(run, /--no-demo-agent/);
   // bench delegates to bench/run.ts (its own usage) when present.
   const bench = flotilla(['bench', '--help']);
   assert.equal(bench.code, 0, bench.stderr);
@@ -95,6 +96,11 @@ test('unknown commands and flags are one sentence and exit 2', () => {
   assert.equal(flag.code, 2);
   assertOneSentence(flag.stderr);
   assert.match(flag.stderr, /^Unknown option --replicas for `flotilla run`/);
+  // The quick start runs real agents now; the demo agent and its flag are gone.
+  const removed = flotilla(['run', '--no-demo-agent']);
+  assert.equal(removed.code, 2);
+  assertOneSentence(removed.stderr);
+  assert.match(removed.stderr, /^Unknown option --no-demo-agent for `flotilla run`/);
   const top = flotilla(['--frobnicate']);
   assert.equal(top.code, 2);
   assertOneSentence(top.stderr);

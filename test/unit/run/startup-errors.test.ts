@@ -35,6 +35,7 @@ test('an unknown option is one sentence and exit 2', () => {
 
 test('contradictory or invalid flags are one sentence and exit 2', () => {
   assert.deepEqual(run(['--local', '--no-local']), { code: 2, stderr: '--local and --no-local contradict each other; pass one of them.\n' });
+  assert.deepEqual(run(['--dir', 'x', '--kubeconfig', join(home, 'none')]), { code: 2, stderr: '--dir only applies to the local quick start (--local).\n' });
   const level = run(['--log-level', 'loud', '--no-local']);
   assert.equal(level.code, 2);
   assert.match(level.stderr, /^--log-level must be one of trace, debug, info, warn, error, fatal, silent, not "loud"\.\n$/);
