@@ -1,11 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { LevelWithSilent } from 'pino';
 import { parseCommandArgs, printError, UsageError, Exit } from './cli/args.ts';
-import { packagePath } from './cli/paths.ts';
-import { ConfigError, configPathFromArgs, loadConfig } from './config/index.ts';
-import { DEFAULT_CONFIG_PATH, type FlotillaConfig } from './config/schema.ts';
+import { loadCommandConfig } from './cli/command-config.ts';
 import { createLogger } from './observability/logger.ts';
 import { startController } from './start-controller.ts';
 
@@ -22,8 +19,6 @@ export const RUN_OPTIONS = {
   'no-local': { type: 'boolean' },
   dir: { type: 'string' },
 } as const;
-
-const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 /**
  * `flotilla run`: load and validate the config, find the cluster, register
@@ -46,21 +41,9 @@ async function runOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const { values } = parseCommandArgs('run', argv, RUN_OPTIONS);
   if (values.local && values['no-local']) throw new UsageError('--local and --no-local contradict each other; pass one of them.');
   if (values.local && values.kubeconfig) throw new UsageError('--local starts its own cluster and cannot be combined with --kubeconfig; pass one of them.');
-  const levelFlag = values['log-level'];
-  if (levelFlag !== undefined && !LOG_LEVELS.includes(levelFlag as LevelWithSilent)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${levelFlag}".`);
-  }
-
-  const configPath = resolveConfigPath(argv, env);
-  let config: FlotillaConfig;
-  try {
-    config = await loadConfig(configPath);
-  } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : `Cannot read config ${configPath}: ${(err as Error).message}`);
-    return Exit.Usage;
-  }
-  const level = (levelFlag ?? env.FLOTILLA_LOG_LEVEL ?? config.log.level) as LevelWithSilent;
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`FLOTILLA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${level}".`);
+  const loaded = await loadCommandConfig('run', argv, values['log-level'], env);
+  if (!loaded) return Exit.Usage;
+  const { config, configPath, level } = loaded;
 
   const kubeconfigPath = values.kubeconfig ?? (env.KUBECONFIG || undefined) ?? defaultKubeconfigPath(env);
   const inCluster = !kubeconfigPath && !!env.KUBERNETES_SERVICE_HOST;
@@ -100,25 +83,6 @@ async function runOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   }
   await startController({ config, configPath, kubeConfig, logger: createLogger({ level }) });
   return Exit.Ok;
-}
-
-/**
- * `--config`, else `FLOTILLA_CONFIG`, else `config/flotilla.yaml` in the
- * working directory; when that default does not exist there (the CLI run
- * from elsewhere), the copy shipped with the package.
- */
-function resolveConfigPath(argv: string[], env: NodeJS.ProcessEnv): string {
-  let path: string;
-  try {
-    path = configPathFromArgs(argv, env);
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}; run \`flotilla run --help\` for usage.`);
-  }
-  if (path === DEFAULT_CONFIG_PATH && !existsSync(path)) {
-    const shipped = packagePath(DEFAULT_CONFIG_PATH);
-    if (existsSync(shipped)) return shipped;
-  }
-  return path;
 }
 
 function defaultKubeconfigPath(env: NodeJS.ProcessEnv): string | undefined {

@@ -1,13 +1,9 @@
 /** `flotilla agent`: deploys the BundleDeployments of one Cluster onto its cluster (src/agent/start-agent.ts). */
-import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import type { LevelWithSilent } from 'pino';
 import { DEFAULT_AGENT_NAMESPACE } from '../registration/names.ts';
-import { ConfigError, configPathFromArgs, loadConfig } from '../config/index.ts';
-import { DEFAULT_CONFIG_PATH, type FlotillaConfig } from '../config/schema.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Exit, parseCommandArgs, printError, UsageError } from './args.ts';
-import { packagePath } from './paths.ts';
+import { loadCommandConfig } from './command-config.ts';
 
 export const summary = 'Run the agent of one Cluster: apply its BundleDeployments downstream and report their state';
 
@@ -45,8 +41,6 @@ const AGENT_OPTIONS = {
   'log-level': { type: 'string' },
 } as const;
 
-const LOG_LEVELS: readonly LevelWithSilent[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
 export async function agentCommand(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
     return await agentOrThrow(argv, env);
@@ -61,28 +55,9 @@ async function agentOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   if (!upstreamPath) throw new UsageError('--upstream-kubeconfig FILE is required (the management cluster, with the agent\'s credentials).');
   const namespace = values.namespace;
   if (!namespace) throw new UsageError('--namespace NAMESPACE is required (the Cluster\'s deployment namespace on the management cluster).');
-  const levelFlag = values['log-level'];
-  if (levelFlag !== undefined && !LOG_LEVELS.includes(levelFlag as LevelWithSilent)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${levelFlag}".`);
-  }
-
-  let configPath: string;
-  try {
-    configPath = configPathFromArgs(argv, env);
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}; run \`flotilla agent --help\` for usage.`);
-  }
-  if (configPath === DEFAULT_CONFIG_PATH && !existsSync(configPath) && existsSync(packagePath(DEFAULT_CONFIG_PATH))) {
-    configPath = packagePath(DEFAULT_CONFIG_PATH);
-  }
-  let config: FlotillaConfig;
-  try {
-    config = await loadConfig(configPath);
-  } catch (err) {
-    console.error(err instanceof ConfigError ? err.message : `Cannot read config ${configPath}: ${(err as Error).message}`);
-    return Exit.Usage;
-  }
-  const level = (levelFlag ?? env.FLOTILLA_LOG_LEVEL ?? config.log.level) as LevelWithSilent;
+  const loaded = await loadCommandConfig('agent', argv, values['log-level'], env);
+  if (!loaded) return Exit.Usage;
+  const { config, configPath, level } = loaded;
 
   const upstream = loadKubeconfig(upstreamPath, 'upstream');
   const downstreamPath = values.kubeconfig ?? (env.KUBECONFIG || undefined);
