@@ -13,6 +13,10 @@
  *     are still applied;
  *  4. prune members that are no longer desired;
  *  5. write the parent with exactly the new set.
+ * A brand-new set (no parent yet) has no members to prune, so it costs one
+ * parent write that already names the deployment, and no LIST: on a cluster
+ * receiving thousands of new Bundles, each prune LIST would filter every
+ * object of its kinds, work that grows with the square of the wave.
  * The parent is written only when what it says would change: the agent
  * re-applies often, and an unchanged bundle must cost no writes but the
  * members' own (no-op) applies.
@@ -149,6 +153,11 @@ export class Applier {
       keepResources: input.options?.keepResources === true,
     };
     let parent = await this.#readParent(input.name, signal);
+    // No parent: a brand-new set. Members are only ever written after their
+    // parent, so none can exist yet: nothing to prune, and the one parent
+    // write can already name the deployment being applied (rewritten below
+    // only if the apply leaves problems).
+    const fresh = parent === undefined;
     const recorded = readParent(parent);
     const planned = contentOf(
       [
@@ -159,7 +168,7 @@ export class Applier {
       this.#namespace,
       undefined,
     );
-    const union = unionContent(recorded, planned, recorded.deploymentID);
+    const union = unionContent(recorded, planned, fresh ? input.deploymentID : recorded.deploymentID);
     parent = await this.#writeParent(identity, union, parent, signal);
 
     // 3. Apply: Namespaces and CRDs, then (once the CRDs serve) the rest.
@@ -219,7 +228,7 @@ export class Applier {
     // worse than keeping it one apply longer.
     const pruneAllowed = parsed.problems.length === 0;
     let pruneComplete = pruneAllowed;
-    if (pruneAllowed) {
+    if (pruneAllowed && !fresh) {
       const members = await listMembers(this.#client, this.#mapper, union.groupKinds, applySetId, signal);
       for (const member of members) {
         if (desired.has(member.identity) || member.object.metadata.deletionTimestamp) continue;
@@ -240,7 +249,7 @@ export class Applier {
           pruneComplete = false;
         }
       }
-    } else {
+    } else if (!pruneAllowed) {
       log.info({ problems: parsed.problems.length }, 'not pruning: some manifests could not be read');
     }
 

@@ -87,7 +87,8 @@ function setup(): { api: FakeApi; applier: Applier } {
 test('the parent lists a new group-kind before any member of it is written, and the final write only when it changes', async () => {
   const { api, applier } = setup();
   await applier.apply({ name: 'bd', deploymentID: 'd1', resources: [cm('a')] });
-  assert.deepEqual(api.writes, ['apply ConfigMap/agents/bd-bd', 'apply ConfigMap/default/a', 'apply ConfigMap/agents/bd-bd']);
+  assert.deepEqual(api.writes, ['apply ConfigMap/agents/bd-bd', 'apply ConfigMap/default/a'], 'a new set: one parent write, naming the deployment, and no prune');
+  assert.equal(api.objects.get('ConfigMap/agents/bd-bd')!.metadata.annotations?.[ApplySetKeys.deploymentID], 'd1');
   api.writes.length = 0;
   await applier.apply({ name: 'bd', deploymentID: 'd1', resources: [cm('a')] });
   assert.deepEqual(api.writes, ['apply ConfigMap/default/a'], 'an unchanged apply writes no parent');
@@ -111,6 +112,13 @@ test('an infrastructure failure mid-apply is thrown, with the parent already lis
   api.failApply = undefined;
   const outcome = await applier.apply({ name: 'bd', deploymentID: 'd2', resources: [secret('s'), secret('t')] });
   assert.deepEqual(outcome.pruned.map((r) => r.name), ['a']);
+});
+
+test('a new set whose apply leaves problems does not claim the deployment on its parent', async () => {
+  const { api, applier } = setup();
+  const outcome = await applier.apply({ name: 'bd', deploymentID: 'd1', resources: [cm('a'), { name: 'b.yaml', content: 'kind: [' }] });
+  assert.equal(outcome.problems.length, 1);
+  assert.equal(api.objects.get('ConfigMap/agents/bd-bd')!.metadata.annotations?.[ApplySetKeys.deploymentID], undefined);
 });
 
 test('bad manifests never throw, and an unreadable manifest stops pruning', async () => {
