@@ -455,8 +455,9 @@ const AgentSchema = Type.Object(
     downstreamQps: Type.Number({
       minimum: 0,
       maximum: 100_000,
-      default: 50,
-      description: 'Requests per second the agent may send to its downstream cluster (token bucket; 0 = unlimited).',
+      default: 0,
+      description:
+        'Requests per second the agent may send to its downstream cluster (token bucket). 0 = unlimited, like `api.qps`: the reconciles in flight bound the agent, and the API server\'s priority and fairness throttles it. A limit of 50 made a wave of 3,000 new BundleDeployments take about 5 minutes (bench/README.md).',
     }),
     downstreamBurst: Type.Integer({
       minimum: 1,
