@@ -50,6 +50,15 @@ Options:
   --naive-timeout S    the naive baseline's deadline, after which it is reported as
                        not converged with its progress and projection (default 300)
   --seed N             PRNG seed (churn; default 1)
+  --agents             label-flip: also deploy downstream — a downstream control plane for the
+                       flip cluster, registered as \`flotilla cluster add\` does, a real
+                       \`flotilla agent\` (flotilla) or bench/baselines/direct-agent.ts (direct);
+                       measures until the resources exist downstream and every summary shows
+                       flip ready, and the writes at both API servers
+                       (default JSON bench/results/label-flip-agents.json)
+  --agent-downstream-qps N  the agent's agent.downstreamQps (default 50, as shipped; 0 = unlimited)
+  --agent-downstream-burst N  the agent's agent.downstreamBurst (default 100, as shipped)
+                       (the agent's api.qps/burst and maxConcurrentReconciles are --qps/--burst/--concurrency)
   --kubeconfig FILE    use this cluster (admin) instead of starting a local control plane
   --json FILE          write every figure as JSON (default bench/results/<scenario>.json)
   -h, --help           this text
@@ -90,6 +99,9 @@ export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
         timeout: { type: 'string' },
         'naive-timeout': { type: 'string' },
         seed: { type: 'string' },
+        agents: { type: 'boolean' },
+        'agent-downstream-qps': { type: 'string' },
+        'agent-downstream-burst': { type: 'string' },
         kubeconfig: { type: 'string' },
         json: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -104,20 +116,28 @@ export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
   const scenario = positionals[0] as ScenarioName;
   if (!(scenario in SCENARIOS)) throw new UsageError(`unknown scenario ${JSON.stringify(scenario)}; one of ${Object.keys(SCENARIOS).join(', ')}`);
   const defaults = SCENARIOS[scenario].defaults;
-  const systems = (v.systems ?? SYSTEM_NAMES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  const systems = (v.systems ?? (v.agents ? 'flotilla,direct' : SYSTEM_NAMES.join(','))).split(',').map((s) => s.trim()).filter(Boolean);
   for (const s of systems) if (!(SYSTEM_NAMES as readonly string[]).includes(s)) throw new UsageError(`unknown system ${JSON.stringify(s)}; one of ${SYSTEM_NAMES.join(', ')}`);
   if (new Set(systems).size !== systems.length || systems.length === 0) throw new UsageError('--systems must list each system at most once');
   const selectivity = positive('selectivity', v.selectivity, 0.2, { integer: false });
   if (selectivity > 1) throw new UsageError('--selectivity must be in (0, 1]');
   const rate = positive('rate', v.rate, 0.01, { integer: false });
   if (rate > 1) throw new UsageError('--rate must be in (0, 1]');
+  const agents = v.agents === true;
+  if (agents && scenario !== 'label-flip') throw new UsageError('--agents is a label-flip option');
+  if (agents && systems.includes('naive')) throw new UsageError('--agents runs flotilla and direct only (--systems flotilla,direct)');
+  if (agents && v.kubeconfig) throw new UsageError('--agents needs the local control plane (its token controller), not --kubeconfig');
+  if (!agents && (v['agent-downstream-qps'] !== undefined || v['agent-downstream-burst'] !== undefined)) throw new UsageError('--agent-downstream-qps/--agent-downstream-burst need --agents');
   return {
     scenario,
     kubeconfig: v.kubeconfig,
-    json: resolve(v.json ?? `bench/results/${scenario}.json`),
+    json: resolve(v.json ?? `bench/results/${scenario}${agents ? '-agents' : ''}.json`),
     ctxOptions: {
       systems: systems as SystemName[],
-      run: { concurrency: positive('concurrency', v.concurrency, 64), qps: positive('qps', v.qps, 0, { allowZero: true }), burst: positive('burst', v.burst, 200) },
+      run: { concurrency: positive('concurrency', v.concurrency, 64), qps: positive('qps', v.qps, 0, { allowZero: true }), burst: positive('burst', v.burst, 200), ...(agents ? { agents } : {}) },
+      ...(agents
+        ? { agents: { downstreamQps: positive('agent-downstream-qps', v['agent-downstream-qps'], 50, { allowZero: true }), downstreamBurst: positive('agent-downstream-burst', v['agent-downstream-burst'], 100) } }
+        : {}),
       options: {
         bundles: positive('bundles', v.bundles, defaults.bundles),
         clusters: positive('clusters', v.clusters, defaults.clusters),
@@ -156,7 +176,7 @@ export async function runScenario(args: ParsedArgs, wrap?: LaunchWrapper): Promi
   let env: BenchEnv | undefined;
   let observer: Observer | undefined;
   try {
-    env = await startBenchEnv({ kubeconfig: args.kubeconfig, log: progress });
+    env = await startBenchEnv({ kubeconfig: args.kubeconfig, log: progress, tokenController: args.ctxOptions.agents !== undefined });
     observer = new Observer(env.admin);
     await observer.start();
     const ctx: ScenarioContext = { ...args.ctxOptions, env, observer, ...(wrap ? { wrap } : {}) };

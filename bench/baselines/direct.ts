@@ -15,6 +15,13 @@
  * it never waits for the watch to catch up and never writes anything twice.
  * Deliberately not a product: it assumes it is the only writer of the objects
  * it manages, and an error is logged and counted, not retried.
+ *
+ * `--await-ready` (label-flip --agents, where an agent deploys the new
+ * BundleDeployments and reports them ready): the summaries of a Bundle and
+ * Cluster that have a BundleDeployment created by this process are written
+ * once, when every such BundleDeployment reports ready (seen on its
+ * BundleDeployment watch), not also in between — the fewest status writes
+ * that end with the right summaries.
  */
 import { PatchType } from '../../src/runtime/kube/client.ts';
 import { builtinTypes, type KubeObject } from '../../src/runtime/kube/resource.ts';
@@ -56,6 +63,17 @@ const contents = new Set<string>([...stores.contents.values()].map((c) => c.meta
 const statuses = new Map<string, unknown>();
 for (const [kind, store] of [['Bundle', stores.bundles], ['Cluster', stores.clusters]] as const) {
   for (const obj of store.values()) statuses.set(`${kind}:${obj.metadata.namespace}/${obj.metadata.name}`, obj.status);
+}
+
+/** --await-ready: BundleDeployments this process created that have not reported ready yet (placement keys). */
+const awaiting = new Set<string>();
+/** How many of those each Bundle and Cluster (`namespace/name`) has. */
+const awaitingCount = new Map<string, number>();
+const clusterOfKey = (key: string) => `${key.slice(0, key.indexOf('/'))}/${key.slice(key.lastIndexOf('@') + 1)}`;
+const bundleOfKey = (key: string) => key.slice(0, key.lastIndexOf('@'));
+const awaitingFor = (id: string) => (awaitingCount.get(id) ?? 0) > 0;
+function await_(key: string, delta: 1 | -1): void {
+  for (const id of [`B:${bundleOfKey(key)}`, `C:${clusterOfKey(key)}`]) awaitingCount.set(id, (awaitingCount.get(id) ?? 0) + delta);
 }
 
 let errors = 0;
@@ -120,6 +138,10 @@ async function pass(): Promise<void> {
         if (targeted.has(c) && existing === undefined) {
           const bd = bundleDeploymentObject(bundle, c);
           bundleDeployments.set(key, bd);
+          if (args.awaitReady) {
+            awaiting.add(key);
+            await_(key, 1);
+          }
           changes.push(write(`create ${key}`, () => client.create(T.BundleDeployment, bd), [409]));
         } else if (!targeted.has(c) && existing !== undefined) {
           bundleDeployments.delete(key);
@@ -127,17 +149,47 @@ async function pass(): Promise<void> {
         }
       }
       await Promise.all(changes);
-      const bdOf = (c: string) => bundleDeployments.get(placementKey(ws, name, c));
-      await patchStatus('Bundle', bundle, bundleStatus(bundle, [...targeted].sort(), bdOf));
+      await writeBundleStatus(bundle, world);
     }),
   );
+  await writeClusterStatuses(clusters);
+}
 
+async function writeBundleStatus(bundle: BundleLike, world: ReturnType<typeof oracleWorld>): Promise<void> {
+  const ws = bundle.metadata.namespace ?? '';
+  const name = bundle.metadata.name ?? '';
+  if (awaitingFor(`B:${ws}/${name}`)) return;
+  const bdOf = (c: string) => bundleDeployments.get(placementKey(ws, name, c));
+  await patchStatus('Bundle', bundle, bundleStatus(bundle, [...targetsOf(bundle, world)].sort(), bdOf));
+}
+
+async function writeClusterStatuses(clusters: KubeObject[]): Promise<void> {
   const bdsOfCluster = new Map<string, KubeObject[]>();
-  for (const [key, bd] of bundleDeployments) {
-    const clusterKey = `${key.slice(0, key.indexOf('/'))}/${key.slice(key.lastIndexOf('@') + 1)}`;
-    pushTo(bdsOfCluster, clusterKey, bd);
-  }
-  await Promise.all(clusters.map((c) => patchStatus('Cluster', c, clusterStatus(c, bdsOfCluster.get(`${c.metadata.namespace}/${c.metadata.name}`) ?? []))));
+  for (const [key, bd] of bundleDeployments) pushTo(bdsOfCluster, clusterOfKey(key), bd);
+  await Promise.all(
+    clusters
+      .filter((c) => !awaitingFor(`C:${c.metadata.namespace}/${c.metadata.name}`))
+      .map((c) => patchStatus('Cluster', c, clusterStatus(c, bdsOfCluster.get(`${c.metadata.namespace}/${c.metadata.name}`) ?? []))),
+  );
+}
+
+/** --await-ready: a BundleDeployment we created reported ready; its Bundle's summary (and at the end its Cluster's) is written now. */
+function onBundleDeploymentStatus(bd: KubeObject): void {
+  const key = placementKeyOfBundleDeployment(bd);
+  if (!key || !awaiting.has(key) || (bd.status as { ready?: boolean } | undefined)?.ready !== true) return;
+  awaiting.delete(key);
+  await_(key, -1);
+  bundleDeployments.set(key, bd);
+  const bundle = stores.bundles.get(bundleOfKey(key)) as BundleLike | undefined;
+  const cluster = stores.clusters.get(clusterOfKey(key));
+  const ws = bundle?.metadata.namespace ?? '';
+  // Targeting within the Bundle's own workspace (its Clusters), as the pass computes it.
+  const clusters = [...stores.clusters.values()].filter((c) => c.metadata.namespace === ws && !c.metadata.deletionTimestamp);
+  const world = oracleWorld(clusters, bundle ? [bundle] : [], (ns) => isWorkspace(stores.namespaces.get(ns)));
+  void (async () => {
+    if (bundle) await writeBundleStatus(bundle, world);
+    if (cluster && !awaitingFor(`C:${clusterOfKey(key)}`)) await writeClusterStatuses([cluster]);
+  })();
 }
 
 function pushTo<V>(map: Map<string, V[]>, key: string, value: V): void {
@@ -178,6 +230,17 @@ for (const store of [stores.clusters, stores.bundles, stores.namespaces]) {
       if (!resync && relevant(o, n)) trigger();
     },
     onDelete: () => trigger(),
+  });
+}
+
+if (args.awaitReady) {
+  stores.bundleDeployments.addHandler({
+    onAdd: (bd, initial) => {
+      if (!initial) onBundleDeploymentStatus(bd);
+    },
+    onUpdate: (_o, n, resync) => {
+      if (!resync) onBundleDeploymentStatus(n);
+    },
   });
 }
 

@@ -32,6 +32,8 @@ export interface BaselineArgs {
   concurrency: number;
   qps: number;
   burst: number;
+  /** direct, label-flip --agents: write each new BundleDeployment's summaries once, when an agent has reported it ready. */
+  awaitReady: boolean;
 }
 
 export function parseBaselineArgs(defaults: { concurrency: number; qps: number; burst: number }): BaselineArgs {
@@ -41,10 +43,11 @@ export function parseBaselineArgs(defaults: { concurrency: number; qps: number; 
       concurrency: { type: 'string', default: String(defaults.concurrency) },
       qps: { type: 'string', default: String(defaults.qps) },
       burst: { type: 'string', default: String(defaults.burst) },
+      'await-ready': { type: 'boolean', default: false },
     },
   });
   if (!values.kubeconfig) throw new Error('--kubeconfig is required');
-  return { kubeconfig: values.kubeconfig, concurrency: Number(values.concurrency), qps: Number(values.qps), burst: Number(values.burst) };
+  return { kubeconfig: values.kubeconfig, concurrency: Number(values.concurrency), qps: Number(values.qps), burst: Number(values.burst), awaitReady: values['await-ready'] === true };
 }
 
 /** One JSON log line on stdout (pino's shape: level, time, msg). */

@@ -9,11 +9,14 @@ import { join } from 'node:path';
 import { createRegistry } from '../../src/observability/metrics.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { applyManifests, loadKubeConfig } from '../../src/controlplane/manifests.ts';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { REPO_ROOT, startPlacementEnv } from '../../test/support/flotilla.ts';
 
 export interface BenchEnv {
   /** Admin client for seeding, resetting and observing. */
   admin: KubeClient;
+  /** The admin credentials (registration, API server /metrics). */
+  adminKubeConfig: KubeConfig;
   /** Kubeconfig every system under test runs with. */
   systemKubeconfig: string;
   systemUser: string;
@@ -22,7 +25,13 @@ export interface BenchEnv {
   stop(): Promise<void>;
 }
 
-export async function startBenchEnv(options: { kubeconfig?: string | undefined; log: (line: string) => void }): Promise<BenchEnv> {
+/**
+ * `tokenController`: run kube-controller-manager with only the service-account
+ * token controller (label-flip --agents: registering a Cluster mints the
+ * agent's token). Only that one: the garbage collector would watch every
+ * object of the 30,000 seeded ones and compete for the 2 cores.
+ */
+export async function startBenchEnv(options: { kubeconfig?: string | undefined; log: (line: string) => void; tokenController?: boolean }): Promise<BenchEnv> {
   if (options.kubeconfig) {
     const kc = loadKubeConfig(options.kubeconfig);
     const crdDir = join(REPO_ROOT, 'config/crd/bases');
@@ -32,6 +41,7 @@ export async function startBenchEnv(options: { kubeconfig?: string | undefined; 
     const version = await admin.request<{ gitVersion?: string }>({ verb: 'get', method: 'GET', path: '/version', resource: 'version' });
     return {
       admin,
+      adminKubeConfig: kc,
       systemKubeconfig: options.kubeconfig,
       systemUser: `${kc.getCurrentUser()?.name ?? '?'} (from --kubeconfig)`,
       kubernetesVersion: version.gitVersion ?? 'unknown',
@@ -40,9 +50,10 @@ export async function startBenchEnv(options: { kubeconfig?: string | undefined; 
     };
   }
   options.log('starting the local control plane (etcd + kube-apiserver)');
-  const env = await startPlacementEnv();
+  const env = await startPlacementEnv(options.tokenController ? { controllerManager: true, controllers: ['serviceaccount-token-controller'] } : {});
   return {
     admin: env.admin,
+    adminKubeConfig: env.adminKubeConfig,
     systemKubeconfig: env.controllerKubeconfig,
     systemUser: 'flotilla-controller (config/rbac)',
     kubernetesVersion: env.cp.kubernetesVersion,

@@ -32,6 +32,8 @@ export interface ScenarioContext {
   /** Deadline for converging, per system and phase (naive: naiveTimeoutSeconds). */
   timeoutSeconds: number;
   naiveTimeoutSeconds: number;
+  /** label-flip --agents: the agent's downstream rate limit (the rest of its settings come from `run`). */
+  agents?: { downstreamQps: number; downstreamBurst: number };
   /** Wraps the Flotilla command (profiling). */
   wrap?: LaunchWrapper;
 }

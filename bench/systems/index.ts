@@ -30,6 +30,8 @@ export interface RunSettings {
   /** Client-side QPS; 0 = unlimited. */
   qps: number;
   burst: number;
+  /** label-flip --agents: direct writes each new BundleDeployment's summaries once, when the agent reports it ready. */
+  agents?: boolean;
 }
 
 export interface SystemSpec {
@@ -77,7 +79,8 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
       // naive's settings are what it reproduces (Fleet's defaults), not the run's.
       const limits = name === 'direct' ? { concurrency: run.concurrency, qps: run.qps, burst: run.burst } : { concurrency: 50, qps: 20, burst: 30 };
       const settings: Record<string, number> = name === 'direct' ? limits : { workers: limits.concurrency, qps: limits.qps, burst: limits.burst };
-      const flags = Object.entries(limits).flatMap(([k, v]) => [`--${k}`, String(v)]);
+      const flags = [...Object.entries(limits).flatMap(([k, v]) => [`--${k}`, String(v)]), ...(name === 'direct' && run.agents ? ['--await-ready'] : [])];
+      if (name === 'direct' && run.agents) settings.awaitReady = 1;
       return {
         name,
         settings,

@@ -102,6 +102,34 @@ test('label-flip with flotilla, direct and naive', async () => {
   assert.equal(typeof (results.flotilla?.memory as { heapBytesPerObject?: number }).heapBytesPerObject, 'number');
 });
 
+test('label-flip --agents: a real agent and the direct applier deploy to a downstream control plane', async () => {
+  const json = await runJson(['label-flip', '--agents', '--bundles', '20', '--clusters', '2']);
+  const results = checkCommon(json, 'label-flip', ['flotilla', 'direct']);
+  assert.equal((json.parameters as { agents?: { downstreamQps?: number } }).agents?.downstreamQps, 50, 'the shipped agent.downstreamQps by default');
+  for (const f of Object.values(results)) {
+    const a = f.agents as {
+      downstreamSeconds: number;
+      downstreamLatencyMs: { count: number };
+      summaryLatencyMs: { count: number };
+      observedWrites: { upstream: number; downstream: number };
+      necessaryWrites: { upstream: number; downstream: number };
+      needlessWrites: { upstream: number; downstream: number };
+      agentCpuSeconds: number;
+      agentMaxRssBytes: number;
+    };
+    assert.ok(a.downstreamSeconds > 0, `${f.system}: resources appeared downstream`);
+    assert.equal(a.downstreamLatencyMs.count, 20, `${f.system}: every Bundle's ConfigMap was seen downstream`);
+    assert.equal(a.summaryLatencyMs.count, 20, `${f.system}: every summary counted flip ready`);
+    assert.deepEqual(a.necessaryWrites.upstream, 60);
+    assert.deepEqual(a.necessaryWrites.downstream, 40);
+    assert.equal(a.needlessWrites.downstream, a.observedWrites.downstream - 40);
+    assert.ok(a.observedWrites.downstream >= 40 && a.observedWrites.upstream >= 60, `${f.system}: at least the minimum was written (${JSON.stringify(a.observedWrites)})`);
+    assert.ok(Number.isFinite(a.agentCpuSeconds) && a.agentMaxRssBytes > 10 * 1024 * 1024, `${f.system}: agent CPU and RSS`);
+  }
+  assert.equal(results.direct?.writes.create, 20, 'direct creates exactly one BundleDeployment per Bundle');
+  assert.equal((results.direct?.agents as { needlessWrites: { downstream: number } }).needlessWrites.downstream, 0, 'the direct applier writes the minimum downstream');
+});
+
 test('cold-start with flotilla and direct, and the restart writes nothing', async () => {
   const json = await runJson(['cold-start', '--bundles', '10', '--clusters', '5', '--selectivity', '0.2', '--systems', 'flotilla,direct']);
   const results = checkCommon(json, 'cold-start', ['flotilla', 'direct']);
