@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { defaultConfig } from '../src/config/defaults.ts';
 import { startBenchEnv, type BenchEnv } from './lib/env.ts';
 import type { LaunchWrapper } from './lib/launch.ts';
 import { Observer } from './lib/observer.ts';
@@ -17,6 +18,9 @@ import type { ScenarioContext, ScenarioResult } from './scenarios/common.ts';
 import { labelFlip } from './scenarios/label-flip.ts';
 import { coldStart } from './scenarios/cold-start.ts';
 import { churn } from './scenarios/churn.ts';
+
+/** The shipped configuration's defaults, which the agents run with unless told otherwise. */
+const SHIPPED = defaultConfig();
 
 export const SCENARIOS = {
   'label-flip': { run: labelFlip, defaults: { bundles: 3000, clusters: 10 }, about: 'Fleet #3163: label one more Cluster env=prod; time until its BundleDeployments exist and every summary shows it' },
@@ -56,8 +60,8 @@ Options:
                        measures until the resources exist downstream and every summary shows
                        flip ready, and the writes at both API servers
                        (default JSON bench/results/label-flip-agents.json)
-  --agent-downstream-qps N  the agent's agent.downstreamQps (default 50, as shipped; 0 = unlimited)
-  --agent-downstream-burst N  the agent's agent.downstreamBurst (default 100, as shipped)
+  --agent-downstream-qps N  the agent's agent.downstreamQps (default: as shipped; 0 = unlimited)
+  --agent-downstream-burst N  the agent's agent.downstreamBurst (default: as shipped)
                        (the agent's api.qps/burst and maxConcurrentReconciles are --qps/--burst/--concurrency)
   --kubeconfig FILE    use this cluster (admin) instead of starting a local control plane
   --json FILE          write every figure as JSON (default bench/results/<scenario>.json)
@@ -136,7 +140,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
       systems: systems as SystemName[],
       run: { concurrency: positive('concurrency', v.concurrency, 64), qps: positive('qps', v.qps, 0, { allowZero: true }), burst: positive('burst', v.burst, 200), ...(agents ? { agents } : {}) },
       ...(agents
-        ? { agents: { downstreamQps: positive('agent-downstream-qps', v['agent-downstream-qps'], 50, { allowZero: true }), downstreamBurst: positive('agent-downstream-burst', v['agent-downstream-burst'], 100) } }
+        ? { agents: { downstreamQps: positive('agent-downstream-qps', v['agent-downstream-qps'], SHIPPED.agent.downstreamQps, { allowZero: true }), downstreamBurst: positive('agent-downstream-burst', v['agent-downstream-burst'], SHIPPED.agent.downstreamBurst) } }
         : {}),
       options: {
         bundles: positive('bundles', v.bundles, defaults.bundles),
