@@ -18,6 +18,7 @@ import { jsonEqual } from '../placement/json-equal.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/actors/types.ts';
 import { isNotFound, isServerUnavailable, TransientError } from '../runtime/errors.ts';
 import type { ReconnectProbe } from './reconnect.ts';
+import { RecentWrites } from '../runtime/recent-writes.ts';
 import type { Store } from '../runtime/informer/store.ts';
 import type { ObjectWriter } from '../runtime/kube/interfaces.ts';
 import { PatchType } from '../runtime/kube/api-types.ts';
@@ -64,6 +65,7 @@ export interface DeployerOptions {
 export class Deployer {
   readonly #opts: DeployerOptions;
   readonly #records = new Map<string, AppliedRecord>();
+  readonly #written = new RecentWrites();
   /** ApplySet id → BundleDeployment name, to route downstream events. */
   readonly #owners = new Map<string, string>();
 
@@ -99,8 +101,15 @@ export class Deployer {
   async #reconcile(rc: ReconcileContext): Promise<ReconcileResult | void> {
     const { store, namespace } = this.#opts;
     const name = rc.key.slice(namespace.length + 1);
-    const bd = store.get(rc.key);
-    if (!bd) return this.#remove(name, rc);
+    const cached = store.get(rc.key);
+    if (!cached) {
+      // The agent never creates BundleDeployments: the cache is the authority on their existence.
+      this.#written.forget(rc.key);
+      return this.#remove(name, rc);
+    }
+    // Our last status patch, until the cache has caught up with it: a reconcile
+    // right after a write would otherwise compare with the old status and write again.
+    const bd = this.#written.fresher(rc.key, cached) ?? cached;
     this.adopt(name);
 
     const spec = bd.spec;
@@ -159,8 +168,7 @@ export class Deployer {
   #observe(record: AppliedRecord): ResourceObservation[] {
     const live = this.#opts.live;
     return record.resources.map((r) => {
-      const synced = live.synced(r.type);
-      const current = synced ? live.get(r.type, r.ref.namespace, r.ref.name) : r.live;
+      const current = live.current(r.type, r.live);
       if (!current) return { ref: r.ref, state: 'NotFound', message: 'deleted from the cluster', drifted: [], missing: true };
       const readiness = resourceReadiness(current);
       return { ref: r.ref, state: readiness.state, message: readiness.message, drifted: driftedFields(r.desired, current), missing: false };
@@ -184,11 +192,14 @@ export class Deployer {
     );
     if (sameStatus(bd.status, status)) return;
     // A merge patch of the whole status: the agent is its only writer.
-    await this.#opts.upstream.patch(KindResources.BundleDeployment, bd.metadata.name ?? '', this.#opts.namespace, { status: nullMissing(bd.status, status) }, {
-      contentType: PatchType.merge,
-      subresource: 'status',
-      signal: rc.signal,
-    });
+    const stored = await this.#opts.upstream.patch<BundleDeploymentObject>(
+      KindResources.BundleDeployment,
+      bd.metadata.name ?? '',
+      this.#opts.namespace,
+      { status: nullMissing(bd.status, status) },
+      { contentType: PatchType.merge, subresource: 'status', signal: rc.signal },
+    );
+    this.#written.written(rc.key, stored);
     this.#opts.metrics.statusWritten();
     rc.log.debug({ ready: status.ready, appliedDeploymentID: status.appliedDeploymentID }, 'status updated');
   }

@@ -28,6 +28,11 @@ function slim<T extends KubeObject>(obj: T): T {
   return { ...obj, metadata };
 }
 
+/** resourceVersions are opaque, but one etcd's are increasing integers; anything else compares as unknown. */
+function numericRv(rv: string | undefined): bigint | undefined {
+  return rv && /^\d+$/.test(rv) ? BigInt(rv) : undefined;
+}
+
 export class LiveObjects {
   readonly #informers: InformerFactory;
   readonly #byType = new Map<string, Informer<KubeObject>>();
@@ -89,10 +94,25 @@ export class LiveObjects {
     ]).finally(() => clearTimeout(timer));
   }
 
-  /** The cached object, if the watch of its kind has it. */
-  get(type: ResourceType, namespace: string | undefined, name: string): KubeObject | undefined {
+  /**
+   * The newest we know of an object we applied (`applied`: the apply's
+   * answer): the cache's copy once it has caught up with the apply, the
+   * apply's answer until then, and `undefined` once the watch has moved past
+   * the apply without the object (deleted). Without this, a status written
+   * right after an apply would report the object missing, and a moment later
+   * ready: two writes where one says it all.
+   */
+  current(type: ResourceType, applied: KubeObject): KubeObject | undefined {
     const informer = this.#byType.get(resourceLabel(type));
-    if (!informer) return undefined;
-    return informer.store.get(type.namespaced && namespace ? `${namespace}/${name}` : name);
+    if (!informer || !informer.reflector.hasSynced()) return applied;
+    const { namespace, name } = applied.metadata;
+    const cached = informer.store.get(type.namespaced && namespace ? `${namespace}/${name}` : (name ?? ''));
+    const appliedRv = numericRv(applied.metadata.resourceVersion);
+    if (cached) {
+      const cachedRv = numericRv(cached.metadata.resourceVersion);
+      return appliedRv !== undefined && cachedRv !== undefined && cachedRv < appliedRv ? applied : cached;
+    }
+    const seenRv = numericRv(informer.reflector.lastResourceVersion);
+    return appliedRv !== undefined && seenRv !== undefined && seenRv < appliedRv ? applied : undefined;
   }
 }

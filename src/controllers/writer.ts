@@ -9,7 +9,7 @@ export type WriteClient = Pick<ObjectWriter, 'apply' | 'create' | 'patch' | 'del
 import { PatchType } from '../runtime/kube/client.ts';
 import { builtinTypes, objectKey, type KubeObject, type ResourceType } from '../runtime/kube/resource.ts';
 import { owningBundleKey } from '../placement/bundle-deployments.ts';
-import { RecentWrites } from './recent-writes.ts';
+import { RecentWrites } from '../runtime/recent-writes.ts';
 import { ignoreNotFound, isNotFound } from '../runtime/errors.ts';
 import { predicates } from '../runtime/informer/event-handlers.ts';
 

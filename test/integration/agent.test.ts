@@ -213,11 +213,14 @@ spec:
     assert.equal(kept.metadata.labels?.[PART_OF], undefined, 'and no longer manages it');
   });
 
-  it('writes no status while nothing it reports changes, even under churn of the applied resources', async () => {
+  it('writes one status for a new BundleDeployment, and none while nothing it reports changes, even under churn', async () => {
+    await east.process!.waitForIdle({ stableMs: 1500 });
+    const initial = await statusWrites(east);
     await createBundle('churn', [{ name: 'cm.yaml', content: CONFIGMAP('churn-cm', 'x') }], {}, { 'app-churn': 'yes' });
     await waitBd(east, 'churn', readyAtCurrent, 'churn ready');
     await east.process!.waitForIdle({ stableMs: 1500 });
     const before = await statusWrites(east);
+    assert.equal(before - initial, 1, 'applied and ready: one status write says it all');
     for (let i = 0; i < 20; i++) {
       // Another tool's annotation: an event on a member, but neither drift nor a readiness change.
       await east.downstream.client.patch(builtinTypes.configMap, 'churn-cm', 'default', { metadata: { annotations: { 'other.tool/touch': String(i) } } }, {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecentWrites } from '../../../src/controllers/recent-writes.ts';
+import { RecentWrites } from '../../../src/runtime/recent-writes.ts';
 import type { KubeObject } from '../../../src/runtime/kube/resource.ts';
 
 const obj = (name: string, rv: string, extra: Record<string, unknown> = {}): KubeObject => ({

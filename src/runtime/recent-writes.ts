@@ -1,4 +1,4 @@
-import type { KubeObject } from '../runtime/kube/resource.ts';
+import type { KubeObject } from './kube/resource.ts';
 import { addToSetMap } from '../util/set-map.ts';
 
 interface Entry {
@@ -102,6 +102,11 @@ export class RecentWrites {
     const entry = this.#entries.get(id);
     if (entry === undefined || entry.obj === null || resourceVersion === undefined || !/^\d+$/.test(resourceVersion)) return false;
     return entry.rv === BigInt(resourceVersion);
+  }
+
+  /** Drops what we know of `id` (its owner is gone, and the cache is the authority on that). */
+  forget(id: string): void {
+    this.#entries.delete(id);
   }
 
   /** The newest we know of `id`: our write's result if the cache has not seen it yet. */
