@@ -25,7 +25,6 @@
  * (`rest_client_requests_total`, `workqueue_depth`,
  * `controller_runtime_active_workers`, `controller_runtime_reconcile_total`).
  */
-import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { Counter, Gauge } from 'prom-client';
@@ -41,6 +40,7 @@ import { Store } from '../../src/runtime/informer/store.ts';
 import { KubeClient, PatchType } from '../../src/runtime/kube/client.ts';
 import { builtinTypes, type KubeObject, type ResourceType } from '../../src/runtime/kube/resource.ts';
 import { Limiter, log } from './runtime.ts';
+import { serveBaselineEndpoints } from '../lib/baseline-server.ts';
 
 const CONTROLLER = 'direct-agent';
 const FIELD_MANAGER = 'flotilla-agent';
@@ -172,23 +172,9 @@ store.addHandler({
 const reflector = new Reflector<KubeObject>({ client: upstream, registry, type: T.BundleDeployment, store, namespace });
 
 let synced = false;
-const server = createServer((req, res) => {
-  if (req.url === '/metrics') {
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-      (err: unknown) => res.writeHead(500).end(String(err)),
-    );
-  } else if (req.url === '/readyz') {
-    res.writeHead(synced ? 200 : 503).end(synced ? 'ok' : 'not synced');
-  } else if (req.url === '/healthz') {
-    res.writeHead(200).end('ok');
-  } else {
-    res.writeHead(404).end();
-  }
-});
-await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-const address = server.address();
-log('serving', { url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, paths: ['/metrics', '/healthz', '/readyz'] });
+const server = await serveBaselineEndpoints(registry, () => synced);
+const port = server.port;
+log('serving', { url: `http://127.0.0.1:${port}`, paths: ['/metrics', '/healthz', '/readyz'] });
 
 let onStop: () => void = () => {};
 const stopping = new Promise<void>((resolve) => (onStop = resolve));

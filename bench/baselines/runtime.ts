@@ -14,7 +14,6 @@
  *   loopback port announced with the same `serving` log line Flotilla writes;
  * - SIGTERM: stop, log `process.resourceUsage()`, exit 0.
  */
-import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { KindResources } from '../../src/api/kinds.ts';
@@ -24,6 +23,7 @@ import { builtinTypes, type KubeObject, type ResourceType } from '../../src/runt
 import { Reflector } from '../../src/runtime/informer/reflector.ts';
 import { Store } from '../../src/runtime/informer/store.ts';
 import { loadKubeConfig } from '../../src/controlplane/manifests.ts';
+import { serveBaselineEndpoints } from '../lib/baseline-server.ts';
 
 export const T = KindResources;
 
@@ -102,23 +102,8 @@ export async function startBaselineRuntime(name: string, args: BaselineArgs): Pr
     reconciles: new Counter({ name: 'controller_runtime_reconcile_total', help: 'Reconciles by result.', labelNames: ['controller', 'result'], registers: [registry] }),
   };
   let synced = false;
-  const server = createServer((req, res) => {
-    if (req.url === '/metrics') {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        (err: unknown) => res.writeHead(500).end(String(err)),
-      );
-    } else if (req.url === '/readyz') {
-      res.writeHead(synced ? 200 : 503).end(synced ? 'ok' : 'informers not synced');
-    } else if (req.url === '/healthz') {
-      res.writeHead(200).end('ok');
-    } else {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const server = await serveBaselineEndpoints(registry, () => synced);
+  const port = server.port;
   log('serving', { url: `http://127.0.0.1:${port}`, paths: ['/metrics', '/healthz', '/readyz'] });
 
   let onStop: () => void = () => {};
