@@ -141,7 +141,7 @@ test('a bundle of Namespace, ConfigMap, Service, CRD and custom resource applies
     [ApplySetKeys.additionalNamespaces]: APP_NS,
     [ApplySetKeys.deploymentID]: 'd1',
   });
-  assert.deepEqual(await applier.listApplySets(), [{ name: 'web', deploymentID: 'd1' }]);
+  assert.deepEqual(await applier.listApplySets(), [{ name: 'web', deploymentID: 'd1', keepResources: false }]);
 });
 
 test('re-applying the same bundle writes nothing: the parent and every member keep their resourceVersion', async () => {
@@ -226,9 +226,11 @@ test('with options.serviceAccount the bundle is applied and pruned with that acc
 
 test('remove with keepResources leaves the objects, without the part-of label, and deletes the parent', async () => {
   const resources = [{ name: 'kept.yaml', content: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kept\ndata: {a: b}\n` }];
-  const outcome = await applier.apply({ name: 'keep', deploymentID: 'k1', resources, options });
+  const outcome = await applier.apply({ name: 'keep', deploymentID: 'k1', resources, options: { ...options, keepResources: true } });
   assert.deepEqual(outcome.problems, []);
-  assert.deepEqual((await applier.listApplySets()).map((s) => s.name), ['keep', 'web']);
+  const sets = await applier.listApplySets();
+  assert.deepEqual(sets.map((s) => s.name), ['keep', 'web']);
+  assert.equal(sets.find((s) => s.name === 'keep')?.keepResources, true, 'the parent records keepResources, for a removal after the BundleDeployment is gone');
   const removed = await applier.remove('keep', { keepResources: true });
   assert.deepEqual(removed.deleted, []);
   const kept = await client.get<KubeObject>(builtinTypes.configMap, 'kept', APP_NS);
