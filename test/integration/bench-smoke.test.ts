@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultConfig } from '../../src/config/defaults.ts';
 
 /**
  * The end-to-end benchmarks (bench/run.ts) at tiny sizes: each scenario runs
@@ -105,7 +106,7 @@ test('label-flip with flotilla, direct and naive', async () => {
 test('label-flip --agents: a real agent and the direct applier deploy to a downstream control plane', async () => {
   const json = await runJson(['label-flip', '--agents', '--bundles', '20', '--clusters', '2']);
   const results = checkCommon(json, 'label-flip', ['flotilla', 'direct']);
-  assert.equal((json.parameters as { agents?: { downstreamQps?: number } }).agents?.downstreamQps, 50, 'the shipped agent.downstreamQps by default');
+  assert.equal((json.parameters as { agents?: { downstreamQps?: number } }).agents?.downstreamQps, defaultConfig().agent.downstreamQps, 'the shipped agent.downstreamQps by default');
   for (const f of Object.values(results)) {
     const a = f.agents as {
       downstreamSeconds: number;

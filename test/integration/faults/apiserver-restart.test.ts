@@ -64,7 +64,7 @@ test('API server restart: watches re-established, a change made while it was dow
   // Watches the API server accepted (HTTP 200), per resource.
   const openWatches = (m: Metrics) => m.groupBy('rest_client_requests_total', ['resource'], { verb: 'watch', code: '200' });
   const watchesBefore = openWatches(metricsBefore);
-  assert.equal(Object.keys(watchesBefore).length, 6, `six informers watch (${JSON.stringify(watchesBefore)})`);
+  assert.equal(Object.keys(watchesBefore).length, 7, `seven informers watch (${JSON.stringify(watchesBefore)})`);
 
   const prober = new HealthProber(proc.healthUrl).start('down');
   const stoppingAt = Date.now();

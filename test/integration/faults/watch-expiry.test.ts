@@ -55,7 +55,7 @@ test('watch expiry (410 Gone after compaction): every reflector relists and no c
   const { proc, idle: metricsBefore } = await startConverged(env, 'flotilla-watch-expiry');
   flotilla = proc;
   const resources = Object.keys(metricsBefore.groupBy('flotilla_reflector_lists_total', ['resource']));
-  assert.equal(resources.length, 6, `six informers (${resources.join(', ')})`);
+  assert.equal(resources.length, 7, `seven informers (${resources.join(', ')})`);
 
   const retargeted = seedBundleName(2);
   const deleted = seedBundleName(3);
