@@ -119,7 +119,11 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     watchedKinds: () => live.kinds,
     cachedContents: () => contents.size,
   });
-  const reconnect = new ReconnectProbe({ targets: [manager.client, downstream], logger: log.child({ component: 'reconnect' }) });
+  const reconnect = new ReconnectProbe({
+    targets: [manager.client, downstream],
+    watches: [manager.informers, downstreamInformers],
+    logger: log.child({ component: 'reconnect' }),
+  });
   const deployer = new Deployer({
     namespace,
     store: bundleDeployments.store,
@@ -154,10 +158,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   });
 
   const watcher = await watchConfig(opts.configPath, (change) => manager.applyConfig(change), { initial: config, logger: log, registry });
-  lifecycle.addStep('stop heartbeat', () => {
-    reconnect.stop();
-    return heartbeat.stop();
-  });
+  lifecycle.addStep('stop heartbeat', () => Promise.all([reconnect.stop(), heartbeat.stop()]));
   manager.registerShutdown(lifecycle);
   lifecycle.addStep('stop downstream watches', () => downstreamInformers.stop());
   lifecycle.addStep('close downstream clients', () => Promise.all([downstream.close(), impersonation.close()]));
@@ -168,6 +169,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   await manager.start();
   downstreamInformers.start();
   heartbeat.start();
+  reconnect.start();
   // ApplySets on the cluster whose BundleDeployment was deleted while no agent ran are found and removed.
   void adoptApplySets({ applier, deployer, scheduler, namespace, active: () => manager.active, stopping: lifecycle.stopping, logger: log });
   log.info({ namespace, agentNamespace, upstream: manager.client.server, downstream: downstream.server }, 'agent started');

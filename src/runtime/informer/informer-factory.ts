@@ -114,6 +114,17 @@ export class InformerFactory {
     await Promise.all([...this.#informers.values()].map((i) => i.reflector.stop()));
   }
 
+  /** Whether some reflector is waiting to retry a failed LIST or WATCH. */
+  retrying(): boolean {
+    for (const informer of this.#informers.values()) if (informer.reflector.retrying) return true;
+    return false;
+  }
+
+  /** Ends every pending retry wait at once (the API server is known to answer again). */
+  retryNow(): void {
+    for (const informer of this.#informers.values()) informer.reflector.retryNow();
+  }
+
   /** Names of informers whose first LIST has not completed (for /readyz). */
   unsynced(): string[] {
     return [...this.#informers.values()].filter((i) => !i.reflector.hasSynced()).map((i) => i.reflector.name);

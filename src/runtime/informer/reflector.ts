@@ -100,6 +100,8 @@ export class Reflector<T extends KubeObject = KubeObject> {
   readonly #abort = new AbortController();
   #resourceVersion = '';
   #hasSynced = false;
+  /** Aborted to end the current retry wait early (retryNow); undefined while not waiting. */
+  #wake: AbortController | undefined;
   #resolveSynced!: () => void;
   #loop: Promise<void> | undefined;
   #resyncTimer: TimerHandle | undefined;
@@ -121,6 +123,20 @@ export class Reflector<T extends KubeObject = KubeObject> {
 
   get name(): string {
     return this.#resource;
+  }
+
+  /** Whether it is waiting to retry a failed LIST or WATCH. */
+  get retrying(): boolean {
+    return this.#wake !== undefined;
+  }
+
+  /**
+   * Ends a pending retry wait at once: the caller knows the server answers
+   * again (after a long outage the backoff may otherwise wait up to its cap).
+   * Does nothing while the reflector is not waiting.
+   */
+  retryNow(): void {
+    this.#wake?.abort();
   }
 
   hasSynced(): boolean {
@@ -192,7 +208,13 @@ export class Reflector<T extends KubeObject = KubeObject> {
         if (!needList && this.#resourceVersion === '') needList = true;
         relistReason = 'error';
         // Kept alive: a process waiting for its caches waits on this retry.
-        await sleep(this.#clock, waitMs, signal, { keepAlive: true });
+        const wake = new AbortController();
+        this.#wake = wake;
+        try {
+          await sleep(this.#clock, waitMs, AbortSignal.any([signal, wake.signal]), { keepAlive: true });
+        } finally {
+          this.#wake = undefined;
+        }
       }
     }
   }

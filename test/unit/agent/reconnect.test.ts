@@ -19,7 +19,7 @@ function target(up: () => boolean) {
 }
 
 describe('ReconnectProbe', () => {
-  it('re-enqueues the waiting keys once every server answers, and stops probing', async () => {
+  it('re-enqueues the waiting keys once every server answers, and probes only while something waits', async () => {
     let upstreamUp = true;
     let downstreamUp = false;
     const upstream = target(() => upstreamUp);
@@ -27,6 +27,7 @@ describe('ReconnectProbe', () => {
     const probe = new ReconnectProbe({ targets: [upstream, downstream], intervalMs: 5, logger: silentLogger });
     const emitted: Reachable[] = [];
     probe.events.subscribe((e) => emitted.push(e));
+    probe.start();
     probe.waitFor('ns/a');
     probe.waitFor('ns/b');
     probe.waitFor('ns/a');
@@ -34,15 +35,32 @@ describe('ReconnectProbe', () => {
     assert.equal(emitted.length, 0, 'nothing while a server is down');
     upstreamUp = false;
     downstreamUp = true;
-    await waitFor(() => (upstream.probes >= downstream.probes - 1 && upstream.probes > 4 ? true : undefined), { timeoutMs: 5000, description: 'more probes' });
+    const mark = upstream.probes;
+    await waitFor(() => (upstream.probes >= mark + 3 ? true : undefined), { timeoutMs: 5000, description: 'more probes' });
     assert.equal(emitted.length, 0, 'both must answer');
     upstreamUp = true;
     await waitFor(() => (emitted.length > 0 ? true : undefined), { timeoutMs: 5000, description: 'the keys released' });
     assert.deepEqual(emitted, [{ keys: ['ns/a', 'ns/b'] }]);
     const probesAfter = downstream.probes;
-    await new Promise((r) => setTimeout(r, 30));
-    assert.equal(downstream.probes, probesAfter, 'no probing without waiting keys');
-    probe.stop();
+    await new Promise((r) => setTimeout(r, 40));
+    assert.equal(downstream.probes, probesAfter, 'no probing while nothing waits');
+    await probe.stop();
+  });
+
+  it('ends the retry waits of reflectors once the servers answer', async () => {
+    let up = false;
+    const server = target(() => up);
+    let retrying = true;
+    let woken = 0;
+    const watches = { retrying: () => retrying, retryNow: () => { woken++; retrying = false; } };
+    const probe = new ReconnectProbe({ targets: [server], watches: [watches], intervalMs: 5, logger: silentLogger });
+    probe.start();
+    await waitFor(() => (server.probes >= 2 ? true : undefined), { timeoutMs: 5000, description: 'probes while a watch waits' });
+    assert.equal(woken, 0);
+    up = true;
+    await waitFor(() => (woken > 0 ? true : undefined), { timeoutMs: 5000, description: 'the watches woken' });
+    assert.equal(woken, 1);
+    await probe.stop();
   });
 
   it('tells an unavailable server from a bad request', () => {

@@ -80,3 +80,21 @@ test('a reflector healthy for longer than resetAfter starts its backoff over; on
   assert.equal(api.watches[2]?.startedAt, 7100 + 400);
   await factory.stop();
 });
+
+test('retryNow ends a reflector\'s backoff wait at once, and is harmless while it is not waiting', async () => {
+  const { clock, api, factory, informer } = informerOnManualClock();
+  api.down = true;
+  factory.start();
+  await runFor(clock, 1500); // lists at 0, 200, 600, 1400; the next waits until 2400
+  assert.equal(factory.retrying(), true);
+  api.down = false;
+  factory.retryNow();
+  await runFor(clock, 50);
+  assert.equal(api.lists[4]?.at, 1500, 'relisted when told, not at 2400');
+  assert.equal(informer.reflector.hasSynced(), true);
+  assert.equal(factory.retrying(), false);
+  factory.retryNow();
+  await runFor(clock, 50);
+  assert.equal(api.lists.length, 7, 'three pages, no extra LIST from a retryNow while healthy');
+  await factory.stop();
+});
