@@ -117,10 +117,13 @@ describe('agent under faults', { timeout: 900_000 }, () => {
     }
     await cp.startApiServer();
     const back = performance.now();
+    let last: Obj | undefined;
     const drifted = await waitFor(async () => {
-      const bd = await admin().get<Obj>(T.BundleDeployment, 'during-downstream-outage', agent.namespace).catch(() => undefined);
-      return (bd?.status as { nonModified?: boolean } | undefined)?.nonModified === false ? bd : undefined;
-    }, { timeoutMs: 120_000, description: 'the deletion reported as modified' });
+      last = await admin().get<Obj>(T.BundleDeployment, 'during-downstream-outage', agent.namespace).catch(() => last);
+      return (last?.status as { nonModified?: boolean } | undefined)?.nonModified === false ? last : undefined;
+    }, { timeoutMs: 120_000, description: 'the deletion reported as modified' }).catch((error: unknown) => {
+      throw new Error(`${(error as Error).message}\nstatus: ${JSON.stringify(last?.status)}\n--- agent ---\n${proc.logTail(80)}`, { cause: error });
+    });
     const reportedS = (performance.now() - back) / 1000;
     assert.match(JSON.stringify(drifted.status), /missing/);
     await createBundle('after-management-outage', [{ name: 'cm.yaml', content: CONFIGMAP('am-cm') }]);
