@@ -40,7 +40,7 @@ import { Store } from '../../src/runtime/informer/store.ts';
 import { KubeClient, PatchType } from '../../src/runtime/kube/client.ts';
 import { builtinTypes, type KubeObject, type ResourceType } from '../../src/runtime/kube/resource.ts';
 import { Limiter, log } from './runtime.ts';
-import { serveBaselineEndpoints } from '../lib/baseline-server.ts';
+import { serveBaselineEndpoints, stopRequested } from '../lib/baseline-server.ts';
 
 const CONTROLLER = 'direct-agent';
 const FIELD_MANAGER = 'flotilla-agent';
@@ -172,14 +172,8 @@ store.addHandler({
 const reflector = new Reflector<KubeObject>({ client: upstream, registry, type: T.BundleDeployment, store, namespace });
 
 let synced = false;
-const server = await serveBaselineEndpoints(registry, () => synced);
-const port = server.port;
-log('serving', { url: `http://127.0.0.1:${port}`, paths: ['/metrics', '/healthz', '/readyz'] });
-
-let onStop: () => void = () => {};
-const stopping = new Promise<void>((resolve) => (onStop = resolve));
-process.once('SIGTERM', onStop);
-process.once('SIGINT', onStop);
+const server = await serveBaselineEndpoints(registry, () => synced, log);
+const stopping = stopRequested();
 
 reflector.start();
 await reflector.synced;

@@ -23,7 +23,7 @@ import { builtinTypes, type KubeObject, type ResourceType } from '../../src/runt
 import { Reflector } from '../../src/runtime/informer/reflector.ts';
 import { Store } from '../../src/runtime/informer/store.ts';
 import { loadKubeConfig } from '../../src/controlplane/manifests.ts';
-import { serveBaselineEndpoints } from '../lib/baseline-server.ts';
+import { serveBaselineEndpoints, stopRequested } from '../lib/baseline-server.ts';
 
 export const T = KindResources;
 
@@ -102,14 +102,8 @@ export async function startBaselineRuntime(name: string, args: BaselineArgs): Pr
     reconciles: new Counter({ name: 'controller_runtime_reconcile_total', help: 'Reconciles by result.', labelNames: ['controller', 'result'], registers: [registry] }),
   };
   let synced = false;
-  const server = await serveBaselineEndpoints(registry, () => synced);
-  const port = server.port;
-  log('serving', { url: `http://127.0.0.1:${port}`, paths: ['/metrics', '/healthz', '/readyz'] });
-
-  let onStop: () => void = () => {};
-  const stopping = new Promise<void>((resolve) => (onStop = resolve));
-  process.once('SIGTERM', onStop);
-  process.once('SIGINT', onStop);
+  const server = await serveBaselineEndpoints(registry, () => synced, log);
+  const stopping = stopRequested();
 
   return {
     client,

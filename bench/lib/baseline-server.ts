@@ -6,7 +6,11 @@
 import { createServer } from 'node:http';
 import type { Registry } from 'prom-client';
 
-export async function serveBaselineEndpoints(registry: Registry, synced: () => boolean): Promise<{ port: number; close: () => void }> {
+export async function serveBaselineEndpoints(
+  registry: Registry,
+  synced: () => boolean,
+  log: (msg: string, fields: Record<string, unknown>) => void,
+): Promise<{ port: number; close: () => void }> {
   const server = createServer((req, res) => {
     if (req.url === '/metrics') {
       registry.metrics().then(
@@ -23,5 +27,16 @@ export async function serveBaselineEndpoints(registry: Registry, synced: () => b
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
-  return { port: typeof address === 'object' && address ? address.port : 0, close: () => server.close() };
+  const port = typeof address === 'object' && address ? address.port : 0;
+  // The line the benchmark waits for, in the controller's own words.
+  log('serving', { url: `http://127.0.0.1:${port}`, paths: ['/metrics', '/healthz', '/readyz'] });
+  return { port, close: () => server.close() };
+}
+
+/** Resolves on the first SIGTERM or SIGINT: a baseline shuts down when told, as the controller does. */
+export function stopRequested(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
 }
