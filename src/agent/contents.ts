@@ -32,7 +32,12 @@ export class ContentCache {
     return this.#entries.size;
   }
 
-  async get(name: string, signal?: AbortSignal): Promise<ContentSpec> {
+  /**
+   * One read per name, shared by concurrent callers: it takes no caller's
+   * abort signal, since one reconcile being aborted must not fail the others
+   * (the request has the client's own timeout).
+   */
+  async get(name: string): Promise<ContentSpec> {
     const cached = this.#entries.get(name);
     if (cached) {
       this.hits++;
@@ -44,7 +49,7 @@ export class ContentCache {
     if (pending) return pending;
     this.misses++;
     const read = this.#client
-      .get<ContentObject>(KindResources.Content, name, undefined, signal ? { signal } : {})
+      .get<ContentObject>(KindResources.Content, name)
       .then((content) => {
         this.#remember(name, content.spec);
         return content.spec;

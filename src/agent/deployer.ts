@@ -15,7 +15,7 @@
 import type { BundleDeployment, BundleDeploymentStatus } from '../api/bundle-deployment.ts';
 import { KindResources } from '../api/kinds.ts';
 import { jsonEqual } from '../placement/json-equal.ts';
-import type { ReconcileContext, ReconcileResult } from '../runtime/actors/types.ts';
+import type { ReconcileContext } from '../runtime/actors/types.ts';
 import { isNotFound, isServerUnavailable, TransientError } from '../runtime/errors.ts';
 import type { ReconnectProbe } from './reconnect.ts';
 import { RecentWrites } from '../runtime/recent-writes.ts';
@@ -89,7 +89,7 @@ export class Deployer {
     this.#owners.set(this.#opts.applier.applySetId(name), name);
   }
 
-  async reconcile(rc: ReconcileContext): Promise<ReconcileResult | void> {
+  async reconcile(rc: ReconcileContext): Promise<void> {
     try {
       return await this.#reconcile(rc);
     } catch (error) {
@@ -98,7 +98,7 @@ export class Deployer {
     }
   }
 
-  async #reconcile(rc: ReconcileContext): Promise<ReconcileResult | void> {
+  async #reconcile(rc: ReconcileContext): Promise<void> {
     const { store, namespace } = this.#opts;
     const name = rc.key.slice(namespace.length + 1);
     const cached = store.get(rc.key);
@@ -120,7 +120,7 @@ export class Deployer {
     if (needsApply) {
       let resources;
       try {
-        resources = (await this.#opts.contents.get(spec.contentName, rc.signal)).resources ?? [];
+        resources = (await this.#opts.contents.get(spec.contentName)).resources ?? [];
       } catch (error) {
         if (!isNotFound(error)) throw error;
         await this.#writeStatus(bd, undefined, [{ manifest: spec.contentName, message: `Content ${spec.contentName} not found on the management cluster` }], rc);
