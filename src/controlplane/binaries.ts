@@ -8,10 +8,12 @@ import { promisify } from 'node:util';
 import { acquireDirLock, isErrno } from './lock.ts';
 
 /**
- * Builds (once) and locates the three control-plane binaries the tests run:
+ * Builds (once) and locates the control-plane binaries the tests run:
  * kube-apiserver and kube-controller-manager from the published
  * `k8s.io/kubernetes` module, and etcd from `go.etcd.io/etcd/server/v3`, all
- * pinned by `tools/go.mod`.
+ * pinned by `tools/go.mod`. kubectl comes from the same module, so tests can
+ * check what an operator really sees (`kubectl get`, `kubectl kustomize`,
+ * `kubectl apply -k`) against the same version as the server.
  *
  * A cold build takes many minutes on two cores, so outputs are cached outside
  * the repository under a key derived from everything that determines them
@@ -27,6 +29,8 @@ export interface ControlPlaneBinaries {
   kubeApiServer: string;
   kubeControllerManager: string;
   etcd: string;
+  /** The client, same version as the server. */
+  kubectl: string;
   /** As pinned in tools/go.mod, e.g. `v1.36.3`. */
   kubernetesVersion: string;
   /** As pinned in tools/go.mod, e.g. `v3.6.8`. */
@@ -39,8 +43,13 @@ export interface EnsureBinariesOptions {
   progressIntervalMs?: number;
 }
 
-const PACKAGES = ['k8s.io/kubernetes/cmd/kube-apiserver', 'k8s.io/kubernetes/cmd/kube-controller-manager', './etcd'] as const;
-const OUTPUT_NAMES = { kubeApiServer: 'kube-apiserver', kubeControllerManager: 'kube-controller-manager', etcd: 'etcd' } as const;
+const PACKAGES = [
+  'k8s.io/kubernetes/cmd/kube-apiserver',
+  'k8s.io/kubernetes/cmd/kube-controller-manager',
+  'k8s.io/kubernetes/cmd/kubectl',
+  './etcd',
+] as const;
+const OUTPUT_NAMES = { kubeApiServer: 'kube-apiserver', kubeControllerManager: 'kube-controller-manager', kubectl: 'kubectl', etcd: 'etcd' } as const;
 
 export interface BuildPlan {
   kubernetesVersion: string;
@@ -99,6 +108,7 @@ function binariesIn(binDir: string, plan: BuildPlan): ControlPlaneBinaries {
     kubeApiServer: join(binDir, OUTPUT_NAMES.kubeApiServer),
     kubeControllerManager: join(binDir, OUTPUT_NAMES.kubeControllerManager),
     etcd: join(binDir, OUTPUT_NAMES.etcd),
+    kubectl: join(binDir, OUTPUT_NAMES.kubectl),
     kubernetesVersion: plan.kubernetesVersion,
     etcdVersion: plan.etcdVersion,
   };
@@ -106,7 +116,7 @@ function binariesIn(binDir: string, plan: BuildPlan): ControlPlaneBinaries {
 
 async function allExecutable(binaries: ControlPlaneBinaries): Promise<boolean> {
   try {
-    await Promise.all([binaries.kubeApiServer, binaries.kubeControllerManager, binaries.etcd].map((p) => access(p, constants.X_OK)));
+    await Promise.all([binaries.kubeApiServer, binaries.kubeControllerManager, binaries.kubectl, binaries.etcd].map((p) => access(p, constants.X_OK)));
     return true;
   } catch {
     return false;
@@ -142,7 +152,7 @@ async function buildInto(plan: BuildPlan, log: (line: string) => void, progressI
     const started = Date.now();
     const total = await countPackages(plan).catch(() => undefined);
     log(
-      `building kube-apiserver, kube-controller-manager ${plan.kubernetesVersion} and etcd ${plan.etcdVersion}` +
+      `building kube-apiserver, kube-controller-manager, kubectl ${plan.kubernetesVersion} and etcd ${plan.etcdVersion}` +
         `${total ? ` (${total} packages)` : ''} into ${plan.binDir} (about 8 minutes on 2 cores with a cold Go build cache, seconds with a warm one)`,
     );
     await runGoBuild(plan, tmpDir, join(plan.entryDir, 'build.log'), (compiled) => {
@@ -232,15 +242,16 @@ async function runGoBuild(
 }
 
 async function verifyVersions(binaries: ControlPlaneBinaries): Promise<void> {
-  const expectations: Array<[string, string]> = [
-    [binaries.kubeApiServer, `Kubernetes ${binaries.kubernetesVersion}`],
-    [binaries.kubeControllerManager, `Kubernetes ${binaries.kubernetesVersion}`],
-    [binaries.etcd, `etcd Version: ${binaries.etcdVersion.replace(/^v/, '')}`],
+  const expectations: Array<[string, string[], string]> = [
+    [binaries.kubeApiServer, ['--version'], `Kubernetes ${binaries.kubernetesVersion}`],
+    [binaries.kubeControllerManager, ['--version'], `Kubernetes ${binaries.kubernetesVersion}`],
+    [binaries.kubectl, ['version', '--client'], `Client Version: ${binaries.kubernetesVersion}`],
+    [binaries.etcd, ['--version'], `etcd Version: ${binaries.etcdVersion.replace(/^v/, '')}`],
   ];
-  for (const [binary, expected] of expectations) {
-    const { stdout } = await execFileAsync(binary, ['--version'], { timeout: 30_000 });
+  for (const [binary, args, expected] of expectations) {
+    const { stdout } = await execFileAsync(binary, args, { timeout: 30_000 });
     if (!stdout.includes(expected)) {
-      throw new Error(`${binary} --version printed ${JSON.stringify(stdout.trim())}, expected it to contain ${JSON.stringify(expected)}.`);
+      throw new Error(`${binary} ${args.join(' ')} printed ${JSON.stringify(stdout.trim())}, expected it to contain ${JSON.stringify(expected)}.`);
     }
   }
 }

@@ -2,8 +2,9 @@ module flotilla.dev/controlplane-tools
 
 go 1.26.0
 
-// Pinned upstream components. The harness builds these three binaries and
-// nothing else from Go: kube-apiserver, kube-controller-manager and etcd.
+// Pinned upstream components. The harness builds these binaries and
+// nothing else from Go: kube-apiserver, kube-controller-manager, kubectl (for
+// tests of what an operator sees) and etcd.
 require (
 	go.etcd.io/etcd/server/v3 v3.6.8
 	k8s.io/kubernetes v1.36.3 // indirect
