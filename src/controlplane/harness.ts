@@ -110,8 +110,17 @@ export interface ControlPlane {
  * `serviceaccount-token-controller` fills `kubernetes.io/service-account-token`
  * Secrets (the agent's upstream credentials, `flotilla cluster add`); it signs
  * with the key pair the API server verifies with.
+ * `clusterrole-aggregation-controller` fills the built-in `admin`, `edit` and
+ * `view` roles from the ClusterRoles labelled to aggregate into them (without
+ * it they have no rules, unlike in any real cluster).
  */
-export const DEFAULT_CONTROLLERS = ['garbage-collector-controller', 'namespace-controller', 'serviceaccount-controller', 'serviceaccount-token-controller'] as const;
+export const DEFAULT_CONTROLLERS = [
+  'garbage-collector-controller',
+  'namespace-controller',
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'clusterrole-aggregation-controller',
+] as const;
 
 // envtest's default; the first address (10.0.0.1) is the `kubernetes` Service.
 const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';

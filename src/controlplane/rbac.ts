@@ -39,7 +39,8 @@ interface RoleObject extends KubernetesObject {
 
 /**
  * Applies every manifest in the RBAC directory (with the admin credentials),
- * binds every ClusterRole and Role found there to the client-cert `user`
+ * binds every ClusterRole (but those aggregated into the built-in
+ * admin/edit/view roles) and Role found there to the client-cert `user`
  * (`<role>-<user>` ClusterRoleBinding / RoleBinding in the Role's
  * namespace), and returns that user's kubeconfig path once the API server
  * authorizes with the new bindings.
@@ -50,7 +51,8 @@ export async function controllerKubeconfig(cp: ControlPlane, user = 'flotilla-co
   const admin = loadKubeConfig(cp.adminKubeconfig);
 
   // Namespaced manifests (the leader-election Role, the ServiceAccount)
-  // need their namespace to exist; the shipped RBAC does not create it.
+  // need their namespace first: files are applied in name order, and a
+  // directory need not ship the Namespace at all.
   const namespaces = new Set(manifests.map((m) => m.metadata?.namespace).filter((ns): ns is string => !!ns));
   const core = admin.makeApiClient(CoreV1Api);
   for (const name of namespaces) {
@@ -62,7 +64,11 @@ export async function controllerKubeconfig(cp: ControlPlane, user = 'flotilla-co
   }
   await applyManifests(admin, manifests);
 
-  const clusterRoles = manifests.filter((m): m is RoleObject => m.kind === 'ClusterRole' && m.apiVersion === 'rbac.authorization.k8s.io/v1');
+  // Roles that aggregate into the built-in admin/edit/view are for workspace
+  // users (config/rbac/workspace_roles.yaml), never the controller's.
+  const clusterRoles = manifests.filter(
+    (m): m is RoleObject => m.kind === 'ClusterRole' && m.apiVersion === 'rbac.authorization.k8s.io/v1' && !aggregatesIntoBuiltInRole(m),
+  );
   const roles = manifests.filter((m): m is RoleObject => m.kind === 'Role' && m.apiVersion === 'rbac.authorization.k8s.io/v1');
   const subject = { kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: user };
   const bindings: KubernetesObject[] = [
@@ -106,6 +112,10 @@ async function readRbacManifests(rbacDir: string): Promise<KubernetesObject[]> {
     }
   }
   return manifests;
+}
+
+function aggregatesIntoBuiltInRole(role: KubernetesObject): boolean {
+  return Object.entries(role.metadata?.labels ?? {}).some(([key, value]) => key.startsWith('rbac.authorization.k8s.io/aggregate-to-') && value === 'true');
 }
 
 function bindingName(role: KubernetesObject, user: string): string {

@@ -1,8 +1,8 @@
 /**
  * The deployable manifests against a real API server: after the CRDs are
  * installed for real, every object of config/crd, config/rbac and
- * config/manager (its ConfigMap rendered from the configMapGenerator by the
- * test renderer, no kustomize binary needed) passes a server-side apply with
+ * config/manager (its ConfigMap rendered from the configMapGenerator by
+ * scripts/kustomize.ts, no kustomize binary needed) passes a server-side apply with
  * `dryRun=All` and `fieldValidation=Strict` (an unknown or misspelt field is
  * an error, not silently dropped), without admission warnings. The namespace
  * enforces the `restricted` Pod Security level, so a pod template that would
@@ -91,7 +91,7 @@ describe('deployable manifests (server-side dry-run)', () => {
   });
 
   it('dry-runs the Namespace before it exists, without creating it', async () => {
-    const namespaces = manager.filter((o) => o.kind === 'Namespace');
+    const namespaces = rbac.filter((o) => o.kind === 'Namespace');
     assert.deepEqual(namespaces.map((o) => o.metadata.name), ['flotilla-system']);
     for (const o of namespaces) await expectDryRunApplies(o);
     const res = await kubeRequest(kc, { path: '/api/v1/namespaces/flotilla-system' });
@@ -106,14 +106,14 @@ describe('deployable manifests (server-side dry-run)', () => {
 
   it('dry-runs every namespaced object of config/rbac and config/manager once flotilla-system exists', async () => {
     // Namespaced dry runs need the namespace itself; create it from the shipped manifest.
-    const [namespace] = manager.filter((o) => o.kind === 'Namespace');
+    const [namespace] = rbac.filter((o) => o.kind === 'Namespace');
     assert.ok(namespace);
     const created = await serverSideApply(namespace, false);
     assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
 
     const namespaced = [...rbac, ...manager].filter((o) => o.metadata.namespace !== undefined);
     const kinds = namespaced.map((o) => o.kind).sort();
-    for (const kind of ['ConfigMap', 'Deployment', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']) assert.ok(kinds.includes(kind), `a ${kind}`);
+    for (const kind of ['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount']) assert.ok(kinds.includes(kind), `a ${kind}`);
     for (const o of namespaced) await expectDryRunApplies(o);
 
     // Dry run means nothing was stored.

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { GROUP, Plural } from '../../../src/api/constants.ts';
 
 const RBAC_DIR = fileURLToPath(new URL('../../../config/rbac/', import.meta.url));
@@ -21,9 +21,10 @@ interface RbacObject {
 
 async function loadRbac(): Promise<RbacObject[]> {
   const kustomization = parse(await readFile(join(RBAC_DIR, 'kustomization.yaml'), 'utf8'));
-  return Promise.all(
-    (kustomization.resources as string[]).map(async (file) => parse(await readFile(join(RBAC_DIR, file), 'utf8'))),
+  const files = await Promise.all(
+    (kustomization.resources as string[]).map(async (file) => parseAllDocuments(await readFile(join(RBAC_DIR, file), 'utf8')).map((d) => d.toJS() as RbacObject)),
   );
+  return files.flat();
 }
 
 /** The verbs `rules` grant on `group`/`resource`. */

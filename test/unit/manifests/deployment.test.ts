@@ -19,8 +19,16 @@ interface Container {
   securityContext?: Record<string, unknown>;
   volumeMounts?: Array<{ name: string; mountPath: string; subPath?: string; readOnly?: boolean }>;
 }
+interface TopologySpreadConstraint {
+  topologyKey: string;
+  maxSkew: number;
+  whenUnsatisfiable: string;
+  labelSelector?: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] };
+  matchLabelKeys?: string[];
+}
 interface PodSpec {
   serviceAccountName?: string;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
   terminationGracePeriodSeconds?: number;
   securityContext?: Record<string, unknown>;
   containers: Container[];
@@ -49,7 +57,8 @@ test('the Deployment runs 2 replicas of flotilla:latest in flotilla-system, with
   assert.equal(pod.containers.length, 1);
   assert.equal(container.image, 'flotilla:latest');
   assert.equal(pod.serviceAccountName, 'flotilla-controller');
-  assert.ok(objects.some((o) => o.kind === 'Namespace' && o.metadata.name === 'flotilla-system'));
+  // config/rbac creates the namespace (config/manager holds only what lives in it).
+  assert.ok(renderKustomization(join(CONFIG_DIR, 'rbac')).some((o) => o.kind === 'Namespace' && o.metadata.name === deployment.metadata.namespace));
   // Two replicas only make sense with an election, in the namespace the Role grants leases in.
   const mounted = parseYaml(configMap.data['flotilla.yaml'] ?? '') as typeof shippedConfig;
   assert.equal(mounted.leaderElection.enabled, true);
@@ -120,4 +129,53 @@ test('/tmp is a writable emptyDir (the root filesystem is read-only)', () => {
   const mount = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
   assert.ok(mount, '/tmp mount');
   assert.ok(pod.volumes?.find((v) => v.name === mount.name)?.emptyDir);
+});
+
+/** Whether `selector` (matchLabels only) selects an object with `labels`. */
+function selects(selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } | undefined, labels: Record<string, string>): boolean {
+  assert.ok(selector?.matchLabels && Object.keys(selector.matchLabels).length > 0, 'a non-empty matchLabels selector');
+  assert.equal(selector.matchExpressions, undefined, 'matchLabels only, so the comparison below is the whole selector');
+  return Object.entries(selector.matchLabels).every(([key, value]) => labels[key] === value);
+}
+
+test('a PodDisruptionBudget lets a drain evict one replica at a time, selecting exactly the Deployment\'s pods', () => {
+  const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget') as Array<
+    Manifest & {
+      apiVersion: string;
+      spec: { maxUnavailable?: number | string; minAvailable?: number | string; selector: { matchLabels: Record<string, string> }; unhealthyPodEvictionPolicy?: string };
+    }
+  >;
+  assert.equal(pdbs.length, 1);
+  const pdb = pdbs[0]!;
+  assert.equal(pdb.apiVersion, 'policy/v1');
+  assert.equal(pdb.metadata.namespace, deployment.metadata.namespace);
+  // The same selector as the Deployment: a narrower one would leave pods unprotected, a wider one count foreign pods.
+  assert.deepEqual(pdb.spec.selector, deployment.spec.selector);
+  assert.ok(selects(pdb.spec.selector, deployment.spec.template.metadata.labels));
+  // Exactly one of the two, as an integer: with 2 replicas, one may go and one must stay.
+  assert.ok((pdb.spec.maxUnavailable === undefined) !== (pdb.spec.minAvailable === undefined), 'maxUnavailable or minAvailable, not both');
+  const allowedDisruptions = pdb.spec.maxUnavailable !== undefined ? pdb.spec.maxUnavailable : deployment.spec.replicas - (pdb.spec.minAvailable as number);
+  assert.equal(typeof allowedDisruptions, 'number', 'an absolute number, not a percentage (rounding on 2 replicas is easy to get wrong)');
+  assert.equal(allowedDisruptions, 1, 'one replica may be evicted at a time');
+  assert.ok(deployment.spec.replicas - (allowedDisruptions as number) >= 1, 'a replica always stays');
+  // A pod that is not ready must not block node drains.
+  assert.equal(pdb.spec.unhealthyPodEvictionPolicy, 'AlwaysAllow');
+});
+
+test('topology spread constraints place the replicas on different nodes and zones, preferred (ScheduleAnyway), over the Deployment\'s pods', () => {
+  const constraints = pod.topologySpreadConstraints ?? [];
+  assert.deepEqual(constraints.map((c) => c.topologyKey).sort(), ['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+  for (const c of constraints) {
+    assert.equal(c.maxSkew, 1, c.topologyKey);
+    // DoNotSchedule would leave a replica Pending on a one-node or one-zone cluster.
+    assert.equal(c.whenUnsatisfiable, 'ScheduleAnyway', c.topologyKey);
+    assert.ok(selects(c.labelSelector, deployment.spec.template.metadata.labels), `${c.topologyKey}: the selector matches the pod template`);
+    assert.deepEqual(c.labelSelector?.matchLabels, deployment.spec.selector.matchLabels, `${c.topologyKey}: the Deployment's own selector`);
+    assert.deepEqual(c.matchLabelKeys, ['pod-template-hash'], `${c.topologyKey}: spread per ReplicaSet during rolling updates`);
+  }
+});
+
+test('the selector test helper rejects a selector that does not match', () => {
+  assert.equal(selects({ matchLabels: { 'app.kubernetes.io/name': 'other' } }, deployment.spec.template.metadata.labels), false);
+  assert.throws(() => selects({ matchLabels: {} }, {}), /non-empty/);
 });

@@ -37,6 +37,19 @@ test('every file in a kustomization directory is listed in its resources (nothin
   }
 });
 
+test('config/rbac brings the namespace and config/manager holds only objects inside it, so each applies after the one before', () => {
+  const rbac = renderKustomization(join(CONFIG_DIR, 'rbac'));
+  const namespaces = rbac.filter((o) => o.kind === 'Namespace');
+  assert.deepEqual(namespaces.map((o) => o.metadata.name), ['flotilla-system']);
+  // The namespace comes first in kustomize's order, so one apply creates it before what lives in it.
+  assert.equal(rbac[0]?.kind, 'Namespace');
+  for (const o of rbac) if (o.metadata.namespace !== undefined) assert.equal(o.metadata.namespace, 'flotilla-system', manifestId(o));
+  const manager = renderKustomization(join(CONFIG_DIR, 'manager'));
+  assert.ok(manager.length > 0);
+  // Namespaced only: a namespace admin can apply it, and it needs nothing config/rbac does not create.
+  for (const o of manager) assert.equal(o.metadata.namespace, 'flotilla-system', `${manifestId(o)} in config/manager lives in flotilla-system`);
+});
+
 test('config/default renders crd + rbac + manager, and every namespaced object lives in flotilla-system', () => {
   const objects = renderKustomization(join(CONFIG_DIR, 'default'));
   const ids = objects.map(manifestId);
@@ -50,6 +63,9 @@ test('config/default renders crd + rbac + manager, and every namespaced object l
     'ClusterRoleBinding.rbac.authorization.k8s.io flotilla-manager',
     'Role.rbac.authorization.k8s.io flotilla-system/flotilla-leader-election',
     'RoleBinding.rbac.authorization.k8s.io flotilla-system/flotilla-leader-election',
+    'PodDisruptionBudget.policy flotilla-system/flotilla-controller',
+    'ClusterRole.rbac.authorization.k8s.io flotilla-edit',
+    'ClusterRole.rbac.authorization.k8s.io flotilla-view',
   ]) {
     assert.ok(ids.includes(expected), `config/default is missing ${expected}; it has:\n${ids.join('\n')}`);
   }

@@ -76,3 +76,60 @@ test('every binding binds a shipped role to the controller ServiceAccount the De
     assert.deepEqual(b.subjects, [{ kind: 'ServiceAccount', name: sa, namespace: deployment.metadata.namespace }], manifestId(b));
   }
 });
+
+test('workspace users get Bundles, Clusters and ClusterGroups through the built-in edit/admin, and read-only access through view', () => {
+  const shipped = roles();
+  const byName = (name: string) => {
+    const role = shipped.find((r) => r.kind === 'ClusterRole' && r.metadata.name === name);
+    assert.ok(role, `ClusterRole ${name} is shipped`);
+    return role;
+  };
+  const aggregatesTo = (role: Manifest) =>
+    Object.entries(role.metadata.labels ?? {})
+      .filter(([key, value]) => key.startsWith('rbac.authorization.k8s.io/aggregate-to-') && value === 'true')
+      .map(([key]) => key.slice('rbac.authorization.k8s.io/aggregate-to-'.length))
+      .sort();
+  /** resource → verbs granted on flotilla.dev. */
+  const grants = (role: Manifest & { rules?: PolicyRule[] }) => {
+    const out = new Map<string, string[]>();
+    for (const rule of role.rules ?? []) {
+      assert.deepEqual(rule.apiGroups, ['flotilla.dev'], `${role.metadata.name}: Flotilla's API group only`);
+      assert.equal(rule.resourceNames, undefined);
+      for (const resource of rule.resources ?? []) out.set(resource, [...new Set([...(out.get(resource) ?? []), ...(rule.verbs ?? [])])].sort());
+    }
+    return out;
+  };
+  const READ = ['get', 'list', 'watch'];
+  const WRITE = ['create', 'delete', 'deletecollection', 'patch', 'update'];
+
+  const edit = byName('flotilla-edit');
+  assert.deepEqual(aggregatesTo(edit), ['admin', 'edit']);
+  const editGrants = grants(edit);
+  assert.deepEqual([...editGrants.keys()].sort(), ['bundles', 'clustergroups', 'clusters'], 'tenants write only their own inputs');
+  for (const [resource, verbs] of editGrants) assert.deepEqual(verbs, [...READ, ...WRITE].sort(), resource);
+
+  const view = byName('flotilla-view');
+  // Like system:aggregate-to-view: whoever edits also reads.
+  assert.deepEqual(aggregatesTo(view), ['admin', 'edit', 'view']);
+  const viewGrants = grants(view);
+  for (const [resource, verbs] of viewGrants) assert.deepEqual(verbs, READ, `${resource}: view only reads`);
+  for (const resource of ['bundles', 'clusters', 'clustergroups', 'bundledeployments']) {
+    assert.ok(viewGrants.has(resource), `view reads ${resource}`);
+    assert.ok(viewGrants.has(`${resource}/status`), `view reads ${resource}/status`);
+  }
+
+  for (const role of [edit, view]) {
+    const granted = [...grants(role).keys()];
+    // Cluster-scoped, and they hold every workspace's manifests.
+    assert.ok(!granted.some((r) => r.startsWith('contents')), `${role.metadata.name} grants nothing on contents`);
+    // The controller writes BundleDeployments and every status; agents write BundleDeployment status.
+    for (const [resource, verbs] of grants(role)) {
+      if (resource.startsWith('bundledeployments') || resource.includes('/')) assert.deepEqual(verbs, READ, `${role.metadata.name}: ${resource} is read-only`);
+    }
+  }
+  // No other shipped role aggregates into the built-in roles.
+  assert.deepEqual(
+    shipped.filter((r) => aggregatesTo(r).length > 0).map((r) => r.metadata.name).sort(),
+    ['flotilla-edit', 'flotilla-view'],
+  );
+});
