@@ -11,13 +11,20 @@ export interface KubectlResult {
   stderr: string;
 }
 
-export async function kubectl(kubeconfig: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<KubectlResult> {
+export interface KubectlOptions {
+  input?: string;
+  timeoutMs?: number;
+  /** Working directory, for relative paths such as `-k config/rbac`; default: this process's. */
+  cwd?: string;
+}
+
+export async function kubectl(kubeconfig: string, args: string[], options: KubectlOptions = {}): Promise<KubectlResult> {
   const { kubectl: binary } = await ensureControlPlaneBinaries();
   return await new Promise<KubectlResult>((resolve, reject) => {
     const child = execFile(
       binary,
       ['--kubeconfig', kubeconfig, ...args],
-      { timeout: options.timeoutMs ?? 60_000, maxBuffer: 32 * 1024 * 1024 },
+      { timeout: options.timeoutMs ?? 60_000, maxBuffer: 32 * 1024 * 1024, ...(options.cwd !== undefined ? { cwd: options.cwd } : {}) },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {
           reject(new Error(`kubectl ${args.join(' ')} did not run: ${error.message}\n${stderr}`));
@@ -31,7 +38,7 @@ export async function kubectl(kubeconfig: string, args: string[], options: { inp
 }
 
 /** Like {@link kubectl}, failing with kubectl's stderr unless it exits 0. */
-export async function kubectlOk(kubeconfig: string, args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+export async function kubectlOk(kubeconfig: string, args: string[], options: KubectlOptions = {}): Promise<string> {
   const result = await kubectl(kubeconfig, args, options);
   if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${result.code}: ${result.stderr.trim()}`);
   return result.stdout;
