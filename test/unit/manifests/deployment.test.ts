@@ -29,6 +29,7 @@ interface TopologySpreadConstraint {
 interface PodSpec {
   serviceAccountName?: string;
   topologySpreadConstraints?: TopologySpreadConstraint[];
+  nodeSelector?: Record<string, string>;
   terminationGracePeriodSeconds?: number;
   securityContext?: Record<string, unknown>;
   containers: Container[];
@@ -178,4 +179,8 @@ test('topology spread constraints place the replicas on different nodes and zone
 test('the selector test helper rejects a selector that does not match', () => {
   assert.equal(selects({ matchLabels: { 'app.kubernetes.io/name': 'other' } }, deployment.spec.template.metadata.labels), false);
   assert.throws(() => selects({ matchLabels: {} }, {}), /non-empty/);
+});
+
+test('the pods run on Linux nodes only (the image is Linux-only)', () => {
+  assert.deepEqual(pod.nodeSelector, { 'kubernetes.io/os': 'linux' });
 });
