@@ -60,7 +60,8 @@ Environment:
 
 Exit codes:
   0    Success; after SIGTERM/SIGINT, a complete graceful shutdown.
-  1    Unexpected failure; or a shutdown step failed or ran out of time.
+  1    Unexpected failure; or a shutdown step failed or ran out of time;
+       apply: the API server refused the Bundle (apply --diff: changes found).
   2    Usage or configuration error (bad flag, invalid config file, unreadable
        kubeconfig, no cluster and no local quick start); nothing was started.
   70   An error escaped outside any reconcile; the controller shut down gracefully.
