@@ -33,20 +33,25 @@ export function sizeProblems(sources: readonly ManifestSource[], origin: string)
   }
   const total = encodedResourcesSize(sources.map(({ name, content }) => ({ name, content })));
   if (total > MAX_TOTAL_BYTES) {
-    const largest = [...sources]
-      .map((s) => ({ file: s.name, bytes: encodedResourcesSize({ name: s.name, content: s.content }) }))
-      .sort((a, b) => b.bytes - a.bytes)
-      .slice(0, 3)
-      .map((s) => `${s.file} (${formatBytes(s.bytes)})`);
-    problems.push({
-      file: origin,
-      message:
-        `the manifests take ${formatBytes(total)} as stored in the Bundle, over the limit of ${formatBytes(MAX_TOTAL_BYTES)} ` +
-        `for all manifests of one Bundle (etcd stores objects of at most 1.5 MiB, and the manifests are stored twice: in the Bundle and in its Content); ` +
-        `largest: ${largest.join(', ')}; ${HOW_TO_FIX}`,
-    });
+    const sizes = sources.map((s) => ({ name: s.name, bytes: encodedResourcesSize({ name: s.name, content: s.content }) }));
+    problems.push(totalSizeProblem(origin, total, 'as stored in the Bundle', sizes));
   }
   return problems;
+}
+
+/** The whole input is over MAX_TOTAL_BYTES: its size (`measured` says how), the limit, and the largest parts. */
+export function totalSizeProblem(origin: string, total: number, measured: string, sizes: readonly { name: string; bytes: number }[]): InputProblem {
+  const largest = [...sizes]
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 3)
+    .map((s) => `${s.name} (${formatBytes(s.bytes)})`);
+  return {
+    file: origin,
+    message:
+      `the manifests take ${formatBytes(total)} ${measured}, over the limit of ${formatBytes(MAX_TOTAL_BYTES)} ` +
+      `for all manifests of one Bundle (etcd stores objects of at most 1.5 MiB, and the manifests are stored twice: in the Bundle and in its Content); ` +
+      `largest: ${largest.join(', ')}; ${HOW_TO_FIX}`,
+  };
 }
 
 export function formatBytes(bytes: number): string {

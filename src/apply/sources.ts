@@ -22,6 +22,7 @@ import { basename, extname, join, relative, sep } from 'node:path';
 import { Limits } from '../api/constants.ts';
 import { RESOURCE_NAME_MAX_LENGTH, RESOURCE_NAME_PATTERN } from '../api/patterns.ts';
 import type { InputProblem } from './problems.ts';
+import { MAX_TOTAL_BYTES, totalSizeProblem } from './size-limit.ts';
 
 /** One manifest file, as it goes into the Bundle. */
 export interface ManifestSource {
@@ -62,13 +63,26 @@ export async function readManifestDirectory(dir: string): Promise<ReadResult> {
   const problems: InputProblem[] = [];
   const files: string[] = [];
   await walk(dir, dir, files, problems);
+  files.sort(compareCodePoints);
+  // A directory far over the limit is refused from its files' sizes, before megabytes are read for nothing.
+  const sizes = await Promise.all(files.map(async (path) => ({ name: relative(dir, path).split(sep).join('/'), bytes: await sizeOf(path) })));
+  const onDisk = sizes.reduce((sum, s) => sum + s.bytes, 0);
+  if (onDisk > MAX_TOTAL_BYTES) return { sources: [], problems: [...problems, totalSizeProblem(dir, onDisk, 'on disk', sizes)] };
   const sources: ManifestSource[] = [];
-  for (const path of files.sort(compareCodePoints)) {
+  for (const path of files) {
     const name = relative(dir, path).split(sep).join('/');
     const source = await readSource(path, name, problems);
     if (source) sources.push(source);
   }
   return { sources, problems };
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0; // reading it reports the problem
+  }
 }
 
 /**
@@ -192,6 +206,7 @@ function reason(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'no such file or directory';
   if (code === 'EACCES') return 'permission denied';
+  if (code === 'ENOTDIR') return 'not a directory (pass files with -f FILE)';
   return (error as Error).message;
 }
 

@@ -41,7 +41,7 @@ export async function runApply(argv: string[], env: NodeJS.ProcessEnv = process.
     }
     const explained = error instanceof ApplyFailure ? error.message : undefined;
     console.error(`flotilla: ${explained ?? (error instanceof Error ? error.message : String(error))}`);
-    if (process.env.FLOTILLA_DEBUG && error instanceof Error && error.stack) console.error(error.stack);
+    if (env.FLOTILLA_DEBUG && error instanceof Error && error.stack) console.error(error.stack);
     return diffMode ? DiffExit.Error : Exit.Failure;
   }
 }

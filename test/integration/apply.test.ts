@@ -243,14 +243,15 @@ describe('flotilla apply', () => {
     for (const n of [1, 2, 3, 4]) writeFileSync(join(dir, `cm-${n}.yaml`), configMap(n, 'a'.repeat(400_000)));
     const run = flotilla(['large', dir, '-n', WORKSPACE]);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, new RegExp(`^${dir}: the manifests take 1,600,\\d{3} bytes as stored in the Bundle, over the limit of 1,310,720 bytes for all manifests of one Bundle .*; largest: cm-1\\.yaml`));
+    assert.match(run.stderr, new RegExp(`^${dir}: the manifests take 1,600,\\d{3} bytes on disk, over the limit of 1,310,720 bytes for all manifests of one Bundle .*; largest: cm-1\\.yaml`));
     assert.equal(await getBundle('large'), undefined);
     // 1,150,000 characters, under the limit; 1,350,000 bytes, over it: bytes are what etcd stores.
     for (const n of [1, 2, 3]) writeFileSync(join(dir, `cm-${n}.yaml`), configMap(n, 'a'.repeat(350_000)));
     writeFileSync(join(dir, 'cm-4.yaml'), configMap(4, '€'.repeat(100_000)));
-    const multibyte = flotilla(['large', dir, '-n', WORKSPACE]);
+    // As -f files they are read first and measured as stored.
+    const multibyte = flotilla(['large', ...[1, 2, 3, 4].flatMap((n) => ['-f', join(dir, `cm-${n}.yaml`)]), '-n', WORKSPACE]);
     assert.equal(multibyte.code, 2, multibyte.stdout);
-    assert.match(multibyte.stderr, /^\S+: the manifests take 1,350,\d{3} bytes as stored in the Bundle, over the limit of 1,310,720 bytes/);
+    assert.match(multibyte.stderr, /^.+cm-4\.yaml: the manifests take 1,350,\d{3} bytes as stored in the Bundle, over the limit of 1,310,720 bytes/);
     assert.equal(await getBundle('large'), undefined);
   });
 

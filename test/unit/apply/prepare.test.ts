@@ -81,7 +81,7 @@ describe('prepareBundle', () => {
     );
   });
 
-  it('refuses input over the total size limit before anything is sent, naming the size and the limit', async (t) => {
+  it('refuses a directory over the total size limit from its files\' sizes, naming the size and the limit', async (t) => {
     // Four 400,000-byte manifests: each under the 1 MiB per-manifest limit, together over 1.25 MiB.
     const files = Object.fromEntries([1, 2, 3, 4].map((n) => [`cm-${n}.yaml`, configMap(`cm-${n}`, `data:\n  x: "${'a'.repeat(400_000)}"\n`)]));
     const tree = makeTree(files);
@@ -91,10 +91,20 @@ describe('prepareBundle', () => {
     assert.match(
       lines[0] ?? '',
       new RegExp(
-        `^${tree.dir}: the manifests take 1,600,\\d{3} bytes as stored in the Bundle, over the limit of 1,310,720 bytes for all manifests of one Bundle ` +
+        `^${tree.dir}: the manifests take 1,600,\\d{3} bytes on disk, over the limit of 1,310,720 bytes for all manifests of one Bundle ` +
           `\\(etcd stores objects of at most 1\\.5 MiB, .*\\); largest: cm-1\\.yaml \\(400,\\d{3} bytes\\), cm-2\\.yaml .*; split it into several Bundles`,
       ),
     );
+  });
+
+  it('measures -f input as stored, after reading it', async (t) => {
+    const files = Object.fromEntries([1, 2, 3, 4].map((n) => [`cm-${n}.yaml`, configMap(`cm-${n}`, `data:\n  x: "${'a'.repeat(400_000)}"\n`)]));
+    const tree = makeTree(files);
+    t.after(tree.cleanup);
+    const paths = Object.keys(files).map((f) => join(tree.dir, f));
+    const lines = await problemsOf({ ...base, files: paths });
+    assert.equal(lines.length, 1);
+    assert.match(lines[0] ?? '', new RegExp(`^${paths.join(', ')}: the manifests take 1,600,\\d{3} bytes as stored in the Bundle, over the limit of 1,310,720 bytes`));
   });
 
   it('counts JSON escaping in the stored size, as the controller does', () => {
