@@ -6,6 +6,7 @@
  */
 import { Exit, printError, UsageError } from './args.ts';
 import * as agent from './agent.ts';
+import * as apply from './apply.ts';
 import * as bench from './bench.ts';
 import * as cluster from './cluster.ts';
 import * as controlplane from './controlplane.ts';
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   run: { summary: run.summary, usage: run.usage, main: run.runCommand },
   agent: { summary: agent.summary, usage: agent.usage, main: (argv) => agent.agentCommand(argv) },
   cluster: { summary: cluster.summary, main: (argv) => cluster.clusterCommand(argv) },
+  apply: { summary: apply.summary, usage: apply.usage, main: (argv) => apply.applyCommand(argv) },
   controlplane: { summary: controlplane.summary, main: controlplane.controlplaneCommand },
   bench: { summary: bench.summary, main: bench.benchCommand },
   version: { summary: version.summary, usage: version.usage, main: version.versionCommand },
@@ -50,13 +52,16 @@ Environment:
   FLOTILLA_LOG_LEVEL          Log level when --log-level is not given.
   FLOTILLA_CACHE_DIR          Where the local control plane's binaries are cached
                               (default \${XDG_CACHE_HOME:-~/.cache}/flotilla).
+  FLOTILLA_KUBECTL            The kubectl \`apply\` renders kustomizations with when
+                              --kubectl is not given (then kubectl on PATH).
   FLOTILLA_GO, FLOTILLA_OPENSSL
                               The go and openssl binaries the local control plane uses.
   FLOTILLA_DEBUG              Print stack traces with errors.
 
 Exit codes:
   0    Success; after SIGTERM/SIGINT, a complete graceful shutdown.
-  1    Unexpected failure; or a shutdown step failed or ran out of time.
+  1    Unexpected failure; or a shutdown step failed or ran out of time;
+       apply: the API server refused the Bundle (apply --diff: changes found).
   2    Usage or configuration error (bad flag, invalid config file, unreadable
        kubeconfig, no cluster and no local quick start); nothing was started.
   70   An error escaped outside any reconcile; the controller shut down gracefully.

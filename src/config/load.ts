@@ -9,7 +9,7 @@ import type { FlotillaConfig } from './schema.ts';
 import { validateConfig, type Locator } from './validate.ts';
 
 /** Finds the node for a field path in a parsed YAML document and converts its offset to line/column. */
-function yamlLocator(document: Document, lines: LineCounter): Locator {
+export function yamlLocator(document: Document, lines: LineCounter): Locator {
   return (segments, { key }) => {
     // Walk as deep as the document goes: a missing field is located at its nearest existing parent.
     let node: unknown = document.contents;

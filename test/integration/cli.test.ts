@@ -55,14 +55,14 @@ function assertOneSentence(stderr: string): void {
 test('flotilla --help lists the commands, the environment and the exit codes', () => {
   const { code, stdout } = flotilla(['--help']);
   assert.equal(code, 0);
-  for (const command of ['run', 'agent', 'cluster', 'controlplane', 'bench', 'version']) assert.match(stdout, new RegExp(`^  ${command} +\\S`, 'm'));
+  for (const command of ['run', 'agent', 'cluster', 'apply', 'controlplane', 'bench', 'version']) assert.match(stdout, new RegExp(`^  ${command} +\\S`, 'm'));
   for (const variable of ['KUBECONFIG', 'FLOTILLA_CONFIG', 'FLOTILLA_LOG_LEVEL']) assert.match(stdout, new RegExp(`^  ${variable}`, 'm'));
   for (const exit of ['0', '1', '2', '70', '130']) assert.match(stdout, new RegExp(`^  ${exit} +\\S`, 'm'));
   assert.equal(flotilla(['help']).stdout, stdout);
 });
 
 test('every command has --help (exit 0, usage text)', () => {
-  for (const command of ['run', 'agent', 'cluster', 'controlplane', 'version']) {
+  for (const command of ['run', 'agent', 'cluster', 'apply', 'controlplane', 'version']) {
     const { code, stdout } = flotilla([command, '--help']);
     assert.equal(code, 0, command);
     assert.match(stdout, new RegExp(`^Usage: flotilla ${command}`, 'm'), command);
@@ -91,7 +91,7 @@ test('unknown commands and flags are one sentence and exit 2', () => {
   const command = flotilla(['deploy']);
   assert.equal(command.code, 2);
   assertOneSentence(command.stderr);
-  assert.match(command.stderr, /^Unknown command "deploy"; expected one of run, agent, cluster, controlplane, bench, version/);
+  assert.match(command.stderr, /^Unknown command "deploy"; expected one of run, agent, cluster, apply, controlplane, bench, version/);
   const flag = flotilla(['run', '--kubeconfig', 'x', '--replicas', '3']);
   assert.equal(flag.code, 2);
   assertOneSentence(flag.stderr);
@@ -101,6 +101,10 @@ test('unknown commands and flags are one sentence and exit 2', () => {
   assert.equal(removed.code, 2);
   assertOneSentence(removed.stderr);
   assert.match(removed.stderr, /^Unknown option --no-demo-agent for `flotilla run`/);
+  const apply = flotilla(['apply', 'web']);
+  assert.equal(apply.code, 2);
+  assertOneSentence(apply.stderr);
+  assert.match(apply.stderr, /^`flotilla apply` needs a DIR of manifests or -f FILE/);
   const top = flotilla(['--frobnicate']);
   assert.equal(top.code, 2);
   assertOneSentence(top.stderr);
