@@ -5,6 +5,7 @@ import { setConditions } from '../placement/conditions.ts';
 import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../placement/deployment-namespace.ts';
 import { displayStatus } from '../placement/display-status.ts';
 import { statusEqual } from '../placement/summary.ts';
+import { clusterTransitions } from '../placement/transitions.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/actors/index.ts';
 import { ignoreAlreadyExists } from '../runtime/errors.ts';
 import { objectKey, splitKey, type KubeObject } from '../runtime/kube/resource.ts';
@@ -104,7 +105,9 @@ export class ClusterReconciler {
     const result = agent.expiresAt === undefined ? undefined : { requeueAfterMs: requeueAtExpiry(agent.expiresAt, now) };
     if (statusEqual(status, cluster.status)) return result;
     const { namespace, name } = splitKey(rc.key);
-    await ctx.writer.applyStatus(Kind.Cluster, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
+    const written = await ctx.writer.applyStatus(Kind.Cluster, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
+    // Announced from the stored statuses' difference: a no-op reconcile writes, and so announces, nothing.
+    if (written) for (const e of clusterTransitions(cluster.status, status)) void ctx.events.recordBestEffort(cluster, e.type, e.reason, e.note);
     return result;
   }
 }

@@ -40,6 +40,7 @@ import {
   type BundleDeploymentStateFacts,
 } from './deployment-state.ts';
 import { displayStatus } from './display-status.ts';
+import { PAUSED_MESSAGE_PREFIX } from './transitions.ts';
 import { jsonEqual } from './json-equal.ts';
 import { formatProblems, isTargetProblem, type BundleProblem } from './problems.ts';
 
@@ -200,7 +201,7 @@ export function statusEqual(a: unknown, b: unknown): boolean {
   return jsonEqual(a ?? null, b ?? null);
 }
 
-const PAUSED_NOTE = 'paused (BundleDeployments are kept but not updated); ';
+const PAUSED_NOTE = PAUSED_MESSAGE_PREFIX;
 const CONTENT_PROBLEMS = 'the resources cannot be deployed: ';
 
 /**

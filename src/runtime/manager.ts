@@ -17,6 +17,7 @@ import { KubeClient } from './kube/client.ts';
 import type { LeaseClient } from './kube/interfaces.ts';
 import { LeaderElector } from './leader-election.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import { EventBudget } from './event-budget.ts';
 import { EventRecorder } from './events.ts';
 import { SelectorMatchPool } from './pool/index.ts';
 import { subscribeWatches, type Watch } from './watches.ts';
@@ -82,6 +83,7 @@ export class Manager {
   #electorRun: Promise<void> | undefined;
   readonly #configListeners: Array<(change: ConfigChange) => void> = [];
   #started = false;
+  #eventBudget: EventBudget | undefined;
 
   constructor(opts: ManagerOptions) {
     const config = opts.config;
@@ -202,14 +204,27 @@ export class Manager {
     return scheduler;
   }
 
-  /** Records Kubernetes Events as `flotilla.dev/<component>` from this replica. */
+  /**
+   * Records Kubernetes Events as `flotilla.dev/<component>` from this
+   * replica. Best-effort events of all recorders share one budget, which
+   * drops them while the API server holds real work back (the adaptive
+   * limit is below its ceiling after 429s or slow answers) or the client's
+   * own rate limit is exhausted.
+   */
   eventRecorder(component: string): EventRecorder {
+    this.#eventBudget ??= new EventBudget({
+      underPressure: () => {
+        const limit = this.actors.inFlightLimit;
+        return (limit.enabled && limit.limit < limit.max) || this.client.rateLimited;
+      },
+    });
     return new EventRecorder({
       client: this.client,
       registry: this.registry,
       controller: `flotilla.dev/${component}`,
       instance: this.identity,
       logger: this.log.child({ component: 'events' }),
+      budget: this.#eventBudget,
     });
   }
 
