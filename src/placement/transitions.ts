@@ -37,6 +37,7 @@ export const TransitionReason = {
 
 interface StatusWithConditions {
   readonly conditions?: readonly Condition[] | null;
+  readonly summary?: { readonly desiredReady?: number } | null;
 }
 
 /** The paused note `computeBundleStatus` starts the Ready message with while the Bundle is paused. */
@@ -45,12 +46,15 @@ export const PAUSED_MESSAGE_PREFIX = 'paused (BundleDeployments are kept but not
 const find = (status: StatusWithConditions | null | undefined, type: string) => status?.conditions?.find((c) => c.type === type);
 const isTrue = (c: Condition | undefined) => c?.status === ConditionStatus.True;
 
-/** Transitions between a Bundle's previous and new status. */
+/**
+ * Transitions between a Bundle's previous and new status. A Bundle that
+ * targets no Cluster is Ready with nothing to wait for: that is not news.
+ */
 export function bundleTransitions(previous: StatusWithConditions | null | undefined, next: StatusWithConditions): TransitionEvent[] {
   const out: TransitionEvent[] = [];
   const readyBefore = find(previous, ConditionType.Ready);
   const readyNow = find(next, ConditionType.Ready);
-  if (readyNow && isTrue(readyNow) && !isTrue(readyBefore)) {
+  if (readyNow && isTrue(readyNow) && !isTrue(readyBefore) && next.summary?.desiredReady !== 0) {
     out.push({ type: 'Normal', reason: TransitionReason.Ready, note: withoutPausedNote(readyNow.message) });
   } else if (readyNow && isTrue(readyBefore) && !isTrue(readyNow) && !isInvalidInputReason(readyNow.reason)) {
     out.push({ type: 'Normal', reason: TransitionReason.NotReady, note: `${readyNow.reason}: ${withoutPausedNote(readyNow.message)}` });

@@ -12,7 +12,10 @@ describe('bundleTransitions', () => {
   it('Ready when the Ready condition turns True (first status included), with its message', () => {
     const events = bundleTransitions(st(cond('Ready', 'False', 'Pending', '0/2 clusters ready')), st(cond('Ready', 'True', 'Ready', '2/2 clusters ready')));
     assert.deepEqual(events, [{ type: 'Normal', reason: 'Ready', note: '2/2 clusters ready' }]);
-    assert.deepEqual(reasons(bundleTransitions(undefined, st(cond('Ready', 'True', 'Ready', '0/0 clusters ready')))), ['Ready']);
+    assert.deepEqual(reasons(bundleTransitions(undefined, st(cond('Ready', 'True', 'Ready', '1/1 clusters ready')))), ['Ready']);
+    // Targeting nothing is Ready with nothing to wait for: not announced.
+    const nothing = { ...st(cond('Ready', 'True', 'Ready', '0/0 clusters ready (no Cluster is targeted)')), summary: { desiredReady: 0 } };
+    assert.deepEqual(bundleTransitions(st(cond('Ready', 'False', 'Pending')), nothing), []);
   });
 
   it('NotReady when it stops being Ready, unless for invalid input (a Warning says that)', () => {
