@@ -84,10 +84,13 @@ export class Manager {
   readonly #configListeners: Array<(change: ConfigChange) => void> = [];
   #started = false;
   #eventBudget: EventBudget | undefined;
+  #eventClient: KubeClient | undefined;
+  readonly #kubeConfig: KubeConfig;
 
   constructor(opts: ManagerOptions) {
     const config = opts.config;
     this.#config = config;
+    this.#kubeConfig = opts.kubeConfig;
     this.log = opts.logger;
     this.registry = opts.registry ?? createRegistry();
     this.identity = opts.identity || config.leaderElection.identity || `${hostname()}_${randomUUID().slice(0, 8)}`;
@@ -206,12 +209,22 @@ export class Manager {
 
   /**
    * Records Kubernetes Events as `flotilla.dev/<component>` from this
-   * replica. Best-effort events of all recorders share one budget, which
-   * drops them while the API server holds real work back (the adaptive
-   * limit is below its ceiling after 429s or slow answers) or the client's
-   * own rate limit is exhausted.
+   * replica, on a client of their own (as controller-runtime's recorder
+   * has): an Event never takes a token of the controller's rate limit nor a
+   * place among the reconciles' requests. Best-effort events of all
+   * recorders share one budget, which drops them while the API server holds
+   * real work back (the adaptive limit is below its ceiling after 429s or
+   * slow answers) or the controller's own rate limit is exhausted.
    */
   eventRecorder(component: string): EventRecorder {
+    // No rate limit of its own: the budget bounds the best-effort Events,
+    // and problem Events are rare and aggregated into series.
+    this.#eventClient ??= new KubeClient({
+      kubeConfig: this.#kubeConfig,
+      registry: this.registry,
+      logger: this.log.child({ component: 'event-client' }),
+      requestTimeoutMs: this.#config.api.requestTimeoutSeconds * 1000,
+    });
     this.#eventBudget ??= new EventBudget({
       underPressure: () => {
         const limit = this.actors.inFlightLimit;
@@ -219,7 +232,7 @@ export class Manager {
       },
     });
     return new EventRecorder({
-      client: this.client,
+      client: this.#eventClient,
       registry: this.registry,
       controller: `flotilla.dev/${component}`,
       instance: this.identity,
@@ -340,7 +353,7 @@ export class Manager {
           await Promise.all(this.#servers.map((s) => s.close()));
         },
       ],
-      ['close api client', async () => this.client.close()],
+      ['close api client', async () => Promise.all([this.client.close(), this.#eventClient?.close()]).then(() => undefined)],
     ];
   }
 }
