@@ -169,6 +169,8 @@ export function summaryRows(result: ScenarioResult): Array<Record<string, Cell>>
     writes: f.writesTotal,
     'no-op': f.noopWrites,
     failed: f.failedWrites,
+    // Events are reported apart: telling operators is not the work measured (older results lack the field).
+    events: Object.values(f.eventWrites ?? {}).reduce((s, n) => s + n, 0),
     'API reqs': f.apiRequests,
     'CPU s': f.cpuSeconds,
     'max RSS MiB': fmtBytes(f.maxRssBytes),

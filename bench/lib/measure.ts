@@ -8,6 +8,10 @@
  * Definitions (also in bench/README.md):
  *  writes        write requests the system sent (rest_client_requests_total,
  *                verbs create/update/patch/apply/delete), by verb, any code;
+ *                Events excluded: they are no object the benchmark watches,
+ *                and would otherwise read as no-op writes;
+ *  eventWrites   the Event writes (events.k8s.io and core), by verb: what the
+ *                system spent on telling operators, apart from its work;
  *  failedWrites  those answered with a non-2xx code (409 AlreadyExists, 429...);
  *  effectiveWrites  watch events the benchmark's observer saw in the window,
  *                minus the benchmark's own writes (each write that changes an
@@ -27,6 +31,10 @@ import type { SystemSpec } from '../systems/index.ts';
 
 export const WRITE_VERBS = ['create', 'update', 'patch', 'apply', 'delete'] as const;
 
+/** rest_client_requests_total's `resource` of Events (`resourceLabel`: plural, then `.group`). */
+export const EVENT_RESOURCE = /events(\.events\.k8s\.io)?/;
+const notEvent = (resource: string) => !new RegExp(`^(?:${EVENT_RESOURCE.source})$`).test(resource);
+
 export interface SystemFigures {
   system: string;
   settings: Record<string, number | string>;
@@ -36,6 +44,8 @@ export interface SystemFigures {
   note?: string;
   writes: Record<string, number>;
   writesTotal: number;
+  /** Event writes by verb, not in `writes`. */
+  eventWrites: Record<string, number>;
   failedWrites: number;
   effectiveWrites: number;
   effectiveWritesByKind: Record<string, number>;
@@ -85,13 +95,17 @@ export class Window {
     const events = this.#observer.counts();
     const b = this.#before;
     const writes: Record<string, number> = {};
+    const eventWrites: Record<string, number> = {};
     let writesTotal = 0;
     let ok = 0;
     for (const verb of WRITE_VERBS) {
-      const n = after.sum('rest_client_requests_total', { verb }) - b.sum('rest_client_requests_total', { verb });
+      const n = after.sum('rest_client_requests_total', { verb, resource: notEvent }) - b.sum('rest_client_requests_total', { verb, resource: notEvent });
       if (n > 0) writes[verb] = n;
       writesTotal += n;
-      ok += after.sum('rest_client_requests_total', { verb, code: /2\d\d/ }) - b.sum('rest_client_requests_total', { verb, code: /2\d\d/ });
+      const okFilter = { verb, resource: notEvent, code: /2\d\d/ };
+      ok += after.sum('rest_client_requests_total', okFilter) - b.sum('rest_client_requests_total', okFilter);
+      const events = after.sum('rest_client_requests_total', { verb, resource: EVENT_RESOURCE }) - b.sum('rest_client_requests_total', { verb, resource: EVENT_RESOURCE });
+      if (events > 0) eventWrites[verb] = events;
     }
     const byVerbAfter = after.groupBy('rest_client_requests_total', ['verb']);
     const byVerbBefore = b.groupBy('rest_client_requests_total', ['verb']);
@@ -110,6 +124,7 @@ export class Window {
       ...(result.note ? { note: result.note } : {}),
       writes,
       writesTotal,
+      eventWrites,
       failedWrites: writesTotal - ok,
       effectiveWrites: effective,
       effectiveWritesByKind: byKind,

@@ -58,7 +58,7 @@ export interface DeployerOptions {
   /** Told about keys that failed because an API server was unavailable, to retry them once it is back. */
   reconnect?: Pick<ReconnectProbe, 'waitFor'>;
   /** Kubernetes Events on the BundleDeployment when its apply starts or stops failing. */
-  events?: Pick<EventRecorder, 'record'>;
+  events?: Pick<EventRecorder, 'record' | 'recordBestEffort'>;
   now?: () => Date;
 }
 
@@ -156,7 +156,9 @@ export class Deployer {
     const now = describe(after);
     if (now === describe(before) || !this.#opts.events) return;
     const note = now ? `${after.problems.length} resources not applied: ${now}` : `all ${after.resources.length} resources applied`;
-    void this.#opts.events.record(bd, now ? 'Warning' : 'Normal', now ? 'ApplyFailed' : 'Applied', note).catch((err: unknown) => rc.log.debug({ err }, 'event not recorded'));
+    // A problem is a Warning to deliver; its resolution is a best-effort Normal announcement.
+    const recorded = now ? this.#opts.events.record(bd, 'Warning', 'ApplyFailed', note) : this.#opts.events.recordBestEffort(bd, 'Normal', 'Applied', note);
+    void recorded.catch((err: unknown) => rc.log.debug({ err }, 'event not recorded'));
   }
 
   #correctDrift(bd: BundleDeploymentObject, record: AppliedRecord): boolean {

@@ -12,7 +12,7 @@ import { LabelSelector } from './label-selector.ts';
 import { ObjectMeta, TypeMeta, labelSafeNameValidation } from './object-meta.ts';
 import { CONTENT_NAME_PATTERN } from './patterns.ts';
 import { DnsLabel, DnsSubdomain, IntOrPercent, ObservedGeneration } from './primitives.ts';
-import { BundleSummary, DisplayState, ReadyRatio } from './summary.ts';
+import { BundleSummary, DisplayState, DisplayStatus, ReadyRatio } from './summary.ts';
 
 /**
  * The fields of a target that select Clusters. A target must set at least
@@ -108,6 +108,11 @@ export const BundleStatus = Type.Object(
         {
           readyClusters: Type.Optional(ReadyRatio('Ready clusters out of targeted clusters, as "ready/desired".')),
           state: Type.Optional(DisplayState('Worst state among the BundleDeployments.')),
+          status: Type.Optional(
+            DisplayStatus(
+              'What kubectl shows as STATUS: the reason that matters most (Stalled reason, then an invalid-input or targeting problem, ErrApplied, Modified, Paused, a held rollout, then the worst state).',
+            ),
+          ),
         },
         { description: 'Short strings for printer columns.' },
       ),

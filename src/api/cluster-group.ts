@@ -9,7 +9,7 @@ import { Conditions } from './condition.ts';
 import { LabelSelector } from './label-selector.ts';
 import { ObjectMeta, TypeMeta } from './object-meta.ts';
 import { NonNegativeInteger, ObservedGeneration } from './primitives.ts';
-import { DisplayState, ReadyRatio } from './summary.ts';
+import { DisplayState, DisplayStatus, ReadyRatio } from './summary.ts';
 
 export const ClusterGroupSpec = Type.Object(
   {
@@ -27,8 +27,13 @@ export const ClusterGroupStatus = Type.Object(
     display: Type.Optional(
       Type.Object(
         {
-          readyClusters: Type.Optional(ReadyRatio('Ready member clusters out of all members, as "ready/total".')),
-          state: Type.Optional(DisplayState('Worst state among the members.')),
+          readyClusters: Type.Optional(
+            ReadyRatio('Ready member clusters out of all members, as "ready/total"; a member is ready when all its BundleDeployments are.'),
+          ),
+          state: Type.Optional(DisplayState('Worst BundleDeployment state among the members.')),
+          status: Type.Optional(
+            DisplayStatus('What kubectl shows as STATUS: the reason that matters most (InvalidSelector, NoClusters, then the worst member state).'),
+          ),
         },
         { description: 'Short strings for printer columns.' },
       ),

@@ -8,7 +8,7 @@ import { Kind } from './constants.ts';
 import { Conditions } from './condition.ts';
 import { ObjectMeta, TypeMeta, labelSafeNameValidation } from './object-meta.ts';
 import { DnsLabel, ObservedGeneration } from './primitives.ts';
-import { DeploymentCounts, DisplayState, ReadyRatio } from './summary.ts';
+import { DeploymentCounts, DisplayState, DisplayStatus, ReadyRatio } from './summary.ts';
 
 export const ClusterSpec = Type.Object(
   {
@@ -37,6 +37,11 @@ export const ClusterStatus = Type.Object(
         {
           readyBundles: Type.Optional(ReadyRatio('Ready BundleDeployments out of all, as "ready/desired".')),
           state: Type.Optional(DisplayState('Worst state among the BundleDeployments.')),
+          status: Type.Optional(
+            DisplayStatus(
+              'What kubectl shows as STATUS: the reason that matters most (Stalled reason, then a Ready problem such as NamespaceConflict, ErrApplied, Modified, Paused, then the worst state).',
+            ),
+          ),
         },
         { description: 'Short strings for printer columns.' },
       ),

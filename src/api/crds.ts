@@ -55,17 +55,26 @@ interface KindDefinition {
 
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 
+/**
+ * Printer columns: what `kubectl get` shows by default fits a terminal (no
+ * 60-character IDs); long or secondary values are `priority: 1`, shown by
+ * `kubectl get -o wide`. STATUS reads `status.display.status`, the reason
+ * that matters most (placement/display-status.ts), not merely the worst
+ * BundleDeployment state. PAUSED reads `spec.paused`: the truth at once,
+ * before any controller reacts (`<none>` when unset).
+ */
 const DEFINITIONS: readonly KindDefinition[] = [
   {
     kind: Kind.Cluster,
     shortNames: ['fcl'],
     columns: [
-      // Not plain "Namespace": `kubectl get -A` already prints the object's
-      // own namespace under that header.
-      { name: 'Deployment-Namespace', type: 'string', jsonPath: '.status.namespace', description: 'Namespace of the BundleDeployments' },
       { name: 'Ready', type: 'string', jsonPath: '.status.display.readyBundles', description: 'Ready/desired BundleDeployments' },
-      { name: 'Status', type: 'string', jsonPath: '.status.display.state', description: 'Worst BundleDeployment state' },
+      { name: 'Status', type: 'string', jsonPath: '.status.display.status', description: 'The reason that matters most: a problem of the Cluster, else the worst BundleDeployment state' },
       { name: 'Agent', type: 'string', jsonPath: '.status.conditions[?(@.type=="AgentConnected")].status', description: 'AgentConnected: the agent renews its heartbeat Lease' },
+      { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused', description: 'BundleDeployments on this cluster are kept but not updated' },
+      // Not plain "Namespace": `kubectl get -A` already prints the object's
+      // own namespace under that header. Up to 63 characters: wide only.
+      { name: 'Deployment-Namespace', type: 'string', jsonPath: '.status.namespace', priority: 1, description: 'Namespace of the BundleDeployments' },
       AGE,
     ],
   },
@@ -74,8 +83,8 @@ const DEFINITIONS: readonly KindDefinition[] = [
     shortNames: ['fcg'],
     columns: [
       { name: 'Clusters', type: 'integer', jsonPath: '.status.clusterCount', description: 'Member clusters' },
-      { name: 'Ready', type: 'string', jsonPath: '.status.display.readyClusters', description: 'Ready/total member clusters' },
-      { name: 'Status', type: 'string', jsonPath: '.status.display.state', description: 'Worst member state' },
+      { name: 'Ready', type: 'string', jsonPath: '.status.display.readyClusters', description: 'Member clusters whose BundleDeployments are all ready / members' },
+      { name: 'Status', type: 'string', jsonPath: '.status.display.status', description: 'The reason that matters most: a problem of the group, else the worst member state' },
       AGE,
     ],
   },
@@ -84,7 +93,8 @@ const DEFINITIONS: readonly KindDefinition[] = [
     shortNames: ['fb'],
     columns: [
       { name: 'Ready', type: 'string', jsonPath: '.status.display.readyClusters', description: 'Ready/desired clusters' },
-      { name: 'Status', type: 'string', jsonPath: '.status.display.state', description: 'Worst BundleDeployment state' },
+      { name: 'Status', type: 'string', jsonPath: '.status.display.status', description: 'The reason that matters most: stalled, invalid, ErrApplied, Modified, Paused, held rollout, else the worst BundleDeployment state' },
+      { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused', description: 'Existing BundleDeployments are kept but not updated' },
       { name: 'Rollout', type: 'string', jsonPath: '.status.conditions[?(@.type=="Rollout")].reason', priority: 1, description: 'Rollout: RolledOut, or MaxUnavailable while updates are held' },
       { name: 'Content', type: 'string', jsonPath: '.status.contentName', priority: 1, description: 'Current Content' },
       AGE,
@@ -94,9 +104,11 @@ const DEFINITIONS: readonly KindDefinition[] = [
     kind: Kind.BundleDeployment,
     shortNames: ['fbd'],
     columns: [
-      { name: 'Deployment-ID', type: 'string', jsonPath: '.spec.deploymentID', description: 'Desired deployment ID' },
       { name: 'Ready', type: 'boolean', jsonPath: '.status.ready', description: 'All resources ready' },
       { name: 'Status', type: 'string', jsonPath: '.status.display.state', description: 'Deployment state' },
+      { name: 'Paused', type: 'boolean', jsonPath: '.spec.paused', description: 'The agent leaves the deployed resources as they are' },
+      // "<Content name>:<options hash>", about 134 characters: wide only.
+      { name: 'Deployment-ID', type: 'string', jsonPath: '.spec.deploymentID', priority: 1, description: 'Desired deployment ID' },
       { name: 'Applied', type: 'string', jsonPath: '.status.appliedDeploymentID', priority: 1, description: 'Last applied deployment ID' },
       AGE,
     ],

@@ -4,7 +4,7 @@
  */
 import Type from 'typebox';
 import { DeploymentState, Limits } from './constants.ts';
-import { READY_RATIO_PATTERN } from './patterns.ts';
+import { CONDITION_REASON_PATTERN, READY_RATIO_PATTERN } from './patterns.ts';
 import { DnsLabel, NonNegativeInteger, StringEnum } from './primitives.ts';
 import { ResourceStatusList } from './resource-status.ts';
 
@@ -58,4 +58,9 @@ export function ReadyRatio(description: string) {
 
 export function DisplayState(description: string) {
   return StringEnum(Object.values(DeploymentState), description);
+}
+
+/** What the STATUS printer column shows (placement/display-status.ts): a condition reason or a deployment state. */
+export function DisplayStatus(description: string) {
+  return Type.String({ pattern: CONDITION_REASON_PATTERN, maxLength: 128, description });
 }

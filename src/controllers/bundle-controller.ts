@@ -9,6 +9,7 @@ import { deploymentNamespaceFor } from '../placement/deployment-namespace.ts';
 import type { BundleProblem } from '../placement/problems.ts';
 import { computeBundleStatus, problemStatement, statusEqual } from '../placement/summary.ts';
 import { computePlacement } from '../placement/targeting.ts';
+import { bundleTransitions } from '../placement/transitions.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/actors/index.ts';
 import { ignoreAlreadyExists, ignoreNotFound } from '../runtime/errors.ts';
 import type { KubeObject } from '../runtime/kube/resource.ts';
@@ -153,7 +154,10 @@ export class BundleReconciler {
     if (wroteDeployments) return { requeueAfterMs: STATUS_AFTER_DEPLOYMENTS_MS };
     const { namespace, name } = splitKey(rc.key);
     const written = await ctx.writer.applyStatus(Kind.Bundle, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
-    if (written) this.#reportProblems(bundle, bundle.status, status);
+    if (written) {
+      this.#reportProblems(bundle, bundle.status, status);
+      for (const e of bundleTransitions(bundle.status, status)) void ctx.events.recordBestEffort(bundle, e.type, e.reason, e.note);
+    }
   }
 
   /** Validation of the resources, memoised by their content hash. */

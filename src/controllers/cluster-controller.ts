@@ -3,7 +3,9 @@ import type { ClusterStatus } from '../api/cluster.ts';
 import { summarizeClusterDeployments, clusterStatusWithSummary } from '../placement/cluster-summary.ts';
 import { setConditions } from '../placement/conditions.ts';
 import { deploymentNamespaceFor, deploymentNamespaceLabels } from '../placement/deployment-namespace.ts';
+import { displayStatus } from '../placement/display-status.ts';
 import { statusEqual } from '../placement/summary.ts';
+import { clusterTransitions } from '../placement/transitions.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/actors/index.ts';
 import { ignoreAlreadyExists } from '../runtime/errors.ts';
 import { objectKey, splitKey, type KubeObject } from '../runtime/kube/resource.ts';
@@ -89,18 +91,23 @@ export class ClusterReconciler {
     const base = clusterStatusWithSummary(cluster.status, computed, deploymentNs, cluster.metadata.generation);
     const now = this.#now();
     const agent = agentConnected(ctx.agentLeases.store.get(`${deploymentNs}/${AGENT_LEASE_NAME}`), deploymentNs, now);
+    const conditions = setConditions(withoutStalled(cluster.status)?.conditions, [
+      { type: ConditionType.Ready, ...namespaceCondition, observedGeneration: cluster.metadata.generation },
+      agent.condition,
+    ], new Date(now));
+    const shown = displayStatus({ conditions, worst: computed.display.state, paused: cluster.spec?.paused === true });
     const status: ClusterStatus = {
       ...base,
-      conditions: setConditions(withoutStalled(cluster.status)?.conditions, [
-        { type: ConditionType.Ready, ...namespaceCondition, observedGeneration: cluster.metadata.generation },
-        agent.condition,
-      ], new Date(now)),
+      conditions,
+      display: shown === undefined ? base.display : { ...base.display, status: shown },
     };
     // While the heartbeat holds, look again when it would expire.
     const result = agent.expiresAt === undefined ? undefined : { requeueAfterMs: requeueAtExpiry(agent.expiresAt, now) };
     if (statusEqual(status, cluster.status)) return result;
     const { namespace, name } = splitKey(rc.key);
-    await ctx.writer.applyStatus(Kind.Cluster, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
+    const written = await ctx.writer.applyStatus(Kind.Cluster, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
+    // Announced from the stored statuses' difference: a no-op reconcile writes, and so announces, nothing.
+    if (written) for (const e of clusterTransitions(cluster.status, status)) void ctx.events.recordBestEffort(cluster, e.type, e.reason, e.note);
     return result;
   }
 }

@@ -1,4 +1,4 @@
-import { ConditionType, type Kind } from '../api/constants.ts';
+import { ConditionType, Kind } from '../api/constants.ts';
 import type { Condition } from '../api/condition.ts';
 import { setConditions } from '../placement/conditions.ts';
 import type { DeadLetterHook } from '../runtime/actors/index.ts';
@@ -6,6 +6,9 @@ import { TerminalError } from '../runtime/errors.ts';
 import type { Store } from '../runtime/informer/store.ts';
 import type { KubeObject } from '../runtime/kube/resource.ts';
 import type { PlacementContext } from './placement-context.ts';
+
+/** Kinds whose status has `display` (printer columns), where STATUS shows the stalled reason. */
+const KINDS_WITH_DISPLAY: ReadonlySet<Kind> = new Set([Kind.Bundle, Kind.Cluster, Kind.ClusterGroup]);
 
 type WithConditions = KubeObject & { status?: { conditions?: Condition[] } & Record<string, unknown> };
 
@@ -23,11 +26,14 @@ export function recordStalled(ctx: PlacementContext, kind: Kind, store: Store<Wi
     const reason = error instanceof TerminalError ? error.reason : 'ReconcileError';
     const message = `${error instanceof Error ? error.message : String(error)} (after ${details.attempts} attempt(s); retried when the object changes)`;
     await ctx.events.record(obj, 'Warning', reason, message);
+    const display = obj.status?.display ?? {};
     const status = {
       ...(obj.status ?? {}),
       conditions: setConditions(obj.status?.conditions, [
         { type: ConditionType.Stalled, status: 'True', reason, message, observedGeneration: obj.metadata.generation },
       ], new Date()),
+      // STATUS shows a stalled object's reason first (placement/display-status.ts).
+      ...(KINDS_WITH_DISPLAY.has(kind) && typeof display === 'object' ? { display: { ...display, status: reason } } : {}),
     };
     await ctx.writer.applyStatus(kind, { metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, status } as KubeObject, 'Stalled', details.signal);
   };

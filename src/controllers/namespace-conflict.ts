@@ -31,6 +31,7 @@ export async function reportNamespaceConflict(ctx: PlacementContext, cluster: Cl
       { type: ConditionType.Ready, ...conflict },
       { type: ConditionType.Stalled, ...conflict, status: ConditionStatus.True },
     ], new Date()),
+    display: { ...rest.display, status: ConditionReason.NamespaceConflict },
   };
   if (statusEqual(status, cluster.status)) return;
   const written = await ctx.writer.applyStatus(Kind.Cluster, { metadata: { name, namespace: workspace }, status } as KubeObject, 'StatusChanged', signal);

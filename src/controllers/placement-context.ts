@@ -184,7 +184,7 @@ export function placementInformers(informers: InformerFactory): PlacementCaches 
 export interface PlacementParts {
   readonly caches: PlacementCaches;
   readonly writer: Writer;
-  readonly events: Pick<EventRecorder, 'record'>;
+  readonly events: Pick<EventRecorder, 'record' | 'recordBestEffort'>;
   readonly workspaces: WorkspaceMembership;
   readonly registry: Registry;
   readonly log: Logger;
@@ -205,7 +205,7 @@ export class PlacementContext implements PlacementCaches {
   readonly agentLeases: Cache<LeaseObject>;
   readonly workspaces: WorkspaceMembership;
   readonly writer: Writer;
-  readonly events: Pick<EventRecorder, 'record'>;
+  readonly events: Pick<EventRecorder, 'record' | 'recordBestEffort'>;
   readonly registry: Registry;
   readonly log: Logger;
 

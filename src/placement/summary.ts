@@ -39,6 +39,8 @@ import {
   worseState,
   type BundleDeploymentStateFacts,
 } from './deployment-state.ts';
+import { displayStatus } from './display-status.ts';
+import { PAUSED_MESSAGE_PREFIX } from './transitions.ts';
 import { jsonEqual } from './json-equal.ts';
 import { formatProblems, isTargetProblem, type BundleProblem } from './problems.ts';
 
@@ -179,9 +181,13 @@ export function computeBundleStatus(input: BundleStatusInput): BundleStatus {
   if (generation !== undefined) status.observedGeneration = generation;
   status.conditions = conditions;
   status.summary = summary;
-  status.display = worst === undefined
-    ? { readyClusters: `${summary.ready}/${summary.desiredReady}` }
-    : { readyClusters: `${summary.ready}/${summary.desiredReady}`, state: worst };
+  const readyClusters = `${summary.ready}/${summary.desiredReady}`;
+  const shown = displayStatus({ conditions, worst, paused: bundle.spec.paused === true });
+  status.display = {
+    readyClusters,
+    ...(worst === undefined ? {} : { state: worst }),
+    ...(shown === undefined ? {} : { status: shown }),
+  };
   if (input.contentName !== undefined) status.contentName = input.contentName;
   return status;
 }
@@ -195,7 +201,7 @@ export function statusEqual(a: unknown, b: unknown): boolean {
   return jsonEqual(a ?? null, b ?? null);
 }
 
-const PAUSED_NOTE = 'paused (BundleDeployments are kept but not updated); ';
+const PAUSED_NOTE = PAUSED_MESSAGE_PREFIX;
 const CONTENT_PROBLEMS = 'the resources cannot be deployed: ';
 
 /**

@@ -5,6 +5,8 @@ import type { ObjectWriter } from './kube/interfaces.ts';
 import { builtinTypes, microTime, type KubeObject } from './kube/resource.ts';
 import { silentLogger, type Logger } from '../observability/logger.ts';
 import { isNamespaceTerminating } from './errors.ts';
+import { EventBudget } from './event-budget.ts';
+import { outsideIsolation } from './isolation.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -22,6 +24,8 @@ export interface EventRecorderOptions {
   minSeriesUpdateIntervalMs?: number;
   /** Bound on remembered events (oldest forgotten first). */
   maxTracked?: number;
+  /** The budget of `recordBestEffort` (default: `EventBudget`'s defaults, never under pressure). */
+  budget?: EventBudget;
   now?: () => number;
 }
 
@@ -54,9 +58,11 @@ const NOTE_LIMIT = 1024;
  * the recorder independent of what a controller watches.
  */
 export class EventRecorder {
-  readonly #o: Required<Omit<EventRecorderOptions, 'logger'>> & { logger: Logger };
+  readonly #o: Required<Omit<EventRecorderOptions, 'logger' | 'budget'>> & { logger: Logger };
   readonly #tracked = new Map<string, Tracked>();
   readonly #written: Counter<'type' | 'reason' | 'result'>;
+  readonly #dropped: Counter<'type' | 'reason' | 'cause'>;
+  readonly #budget: EventBudget;
 
   constructor(opts: EventRecorderOptions) {
     this.#o = {
@@ -67,15 +73,48 @@ export class EventRecorder {
       logger: silentLogger,
       ...opts,
     };
+    this.#budget = opts.budget ?? new EventBudget();
     this.#written = registeredCounter(opts.registry, {
       name: 'flotilla_events_recorded_total',
       help: 'Kubernetes Events recorded, by type, reason and result (created, series, suppressed, dropped: its namespace is being deleted, error).',
       labelNames: ['type', 'reason', 'result'],
     });
+    this.#dropped = registeredCounter(opts.registry, {
+      name: 'flotilla_events_dropped_total',
+      help: 'Best-effort Kubernetes Events (Normal transitions) not recorded to keep them from competing with real writes, by type, reason and cause (object_rate, rate, in_flight, api_pressure).',
+      labelNames: ['type', 'reason', 'cause'],
+    });
   }
 
-  /** Records an event about `regarding`; resolves when written (callers need not await). */
+  /**
+   * Records an event about `regarding`; resolves when written (callers need
+   * not await). For the events that report a problem to fix (Warnings):
+   * they are not budgeted, only aggregated into series.
+   */
   record(regarding: KubeObject, type: EventType, reason: string, note: string, action = reason): Promise<void> {
+    // Not part of the reconcile that reports it: its request is not held to
+    // the limit on reconciles' requests, and never delays theirs.
+    return outsideIsolation(() => this.#record(regarding, type, reason, note, action));
+  }
+
+  /**
+   * Records an event if the best-effort budget allows (event-budget.ts):
+   * for Normal events announcing transitions, which must never delay the
+   * controller's real writes. Over budget it is dropped and counted in
+   * `flotilla_events_dropped_total{cause}`.
+   */
+  recordBestEffort(regarding: KubeObject, type: EventType, reason: string, note: string, action = reason): Promise<void> {
+    const meta = regarding.metadata;
+    const admitted = this.#budget.admit(meta.uid ?? `${meta.namespace}/${meta.name}`);
+    if ('dropped' in admitted) {
+      this.#dropped.labels(type, reason, admitted.dropped).inc();
+      this.#o.logger.debug({ reason, cause: admitted.dropped, object: `${meta.namespace}/${meta.name}` }, 'event dropped: over the best-effort budget');
+      return Promise.resolve();
+    }
+    return this.record(regarding, type, reason, note, action).finally(admitted.release);
+  }
+
+  #record(regarding: KubeObject, type: EventType, reason: string, note: string, action: string): Promise<void> {
     const meta = regarding.metadata;
     const trimmed = note.length > NOTE_LIMIT ? `${note.slice(0, NOTE_LIMIT - 3)}...` : note;
     const id = `${meta.uid ?? `${meta.namespace}/${meta.name}`}\u0000${type}\u0000${reason}\u0000${trimmed}`;

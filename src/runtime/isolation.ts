@@ -32,3 +32,13 @@ export function runIsolated<T>(tags: IsolationTags, fn: () => T): T {
 export function currentIsolation(): IsolationTags | undefined {
   return storage.getStore();
 }
+
+/**
+ * Runs `fn`, and everything asynchronous it starts, outside any reconcile's
+ * tags: for fire-and-forget work a reconcile triggers but that is not part
+ * of it (Events), so its requests are not held to the limit on reconciles'
+ * requests (api-flow-control.ts) and its failures are not the reconcile's.
+ */
+export function outsideIsolation<T>(fn: () => T): T {
+  return storage.exit(fn);
+}

@@ -17,6 +17,7 @@ import { KubeClient } from './kube/client.ts';
 import type { LeaseClient } from './kube/interfaces.ts';
 import { LeaderElector } from './leader-election.ts';
 import type { Lifecycle } from './lifecycle.ts';
+import { EventBudget } from './event-budget.ts';
 import { EventRecorder } from './events.ts';
 import { SelectorMatchPool } from './pool/index.ts';
 import { subscribeWatches, type Watch } from './watches.ts';
@@ -82,10 +83,14 @@ export class Manager {
   #electorRun: Promise<void> | undefined;
   readonly #configListeners: Array<(change: ConfigChange) => void> = [];
   #started = false;
+  #eventBudget: EventBudget | undefined;
+  #eventClient: KubeClient | undefined;
+  readonly #kubeConfig: KubeConfig;
 
   constructor(opts: ManagerOptions) {
     const config = opts.config;
     this.#config = config;
+    this.#kubeConfig = opts.kubeConfig;
     this.log = opts.logger;
     this.registry = opts.registry ?? createRegistry();
     this.identity = opts.identity || config.leaderElection.identity || `${hostname()}_${randomUUID().slice(0, 8)}`;
@@ -202,14 +207,37 @@ export class Manager {
     return scheduler;
   }
 
-  /** Records Kubernetes Events as `flotilla.dev/<component>` from this replica. */
+  /**
+   * Records Kubernetes Events as `flotilla.dev/<component>` from this
+   * replica, on a client of their own (as controller-runtime's recorder
+   * has): an Event never takes a token of the controller's rate limit nor a
+   * place among the reconciles' requests. Best-effort events of all
+   * recorders share one budget, which drops them while the API server holds
+   * real work back (the adaptive limit is below its ceiling after 429s or
+   * slow answers) or the controller's own rate limit is exhausted.
+   */
   eventRecorder(component: string): EventRecorder {
+    // No rate limit of its own: the budget bounds the best-effort Events,
+    // and problem Events are rare and aggregated into series.
+    this.#eventClient ??= new KubeClient({
+      kubeConfig: this.#kubeConfig,
+      registry: this.registry,
+      logger: this.log.child({ component: 'event-client' }),
+      requestTimeoutMs: this.#config.api.requestTimeoutSeconds * 1000,
+    });
+    this.#eventBudget ??= new EventBudget({
+      underPressure: () => {
+        const limit = this.actors.inFlightLimit;
+        return (limit.enabled && limit.limit < limit.max) || this.client.rateLimited;
+      },
+    });
     return new EventRecorder({
-      client: this.client,
+      client: this.#eventClient,
       registry: this.registry,
       controller: `flotilla.dev/${component}`,
       instance: this.identity,
       logger: this.log.child({ component: 'events' }),
+      budget: this.#eventBudget,
     });
   }
 
@@ -325,7 +353,7 @@ export class Manager {
           await Promise.all(this.#servers.map((s) => s.close()));
         },
       ],
-      ['close api client', async () => this.client.close()],
+      ['close api client', async () => Promise.all([this.client.close(), this.#eventClient?.close()]).then(() => undefined)],
     ];
   }
 }

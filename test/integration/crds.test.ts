@@ -111,7 +111,7 @@ describe('Flotilla CRDs on a real API server', () => {
     }
     // `kubectl get` asks for a Table: the printer columns must be in it.
     const table = await getTable('/apis/flotilla.dev/v1alpha1/namespaces/demo/bundles');
-    assert.deepEqual(table.columnDefinitions.map((c) => c.name), ['Name', 'Ready', 'Status', 'Rollout', 'Content', 'Age']);
+    assert.deepEqual(table.columnDefinitions.map((c) => c.name), ['Name', 'Ready', 'Status', 'Paused', 'Rollout', 'Content', 'Age']);
     assert.equal(table.rows.length, samples.filter((s) => s.kind === Kind.Bundle).length);
     const clusters = await getTable('/apis/flotilla.dev/v1alpha1/namespaces/demo/clusters');
     assert.ok(clusters.columnDefinitions.some((c) => c.name === 'Agent'), 'kubectl get clusters shows the AgentConnected status');

@@ -7,7 +7,9 @@
  * - heartbeats: a Lease `flotilla-agent` in the deployment namespace, as the
  *   agent writes it, makes the Cluster `AgentConnected` True; renewals write
  *   no Cluster status and reconcile no Bundle; when renewals stop, it turns
- *   False once the Lease expires.
+ *   False once the Lease expires;
+ * - Normal Events: the end of the held rollout (RolledOut) and each agent
+ *   transition (AgentConnected, AgentDisconnected) once, none per renewal.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -101,7 +103,22 @@ test('maxUnavailable 1 over 3 clusters: one BundleDeployment moves to the new de
     },
     { timeoutMs: 60_000, description: 'the rollout completes' },
   );
+  // The end of the held rollout is announced, once.
+  const rolledOut = await waitFor(async () => {
+    const found = (await normalEvents()).filter((e) => e.regarding?.kind === 'Bundle' && e.regarding.name === 'web' && e.reason === 'RolledOut');
+    return found.length > 0 ? found : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 200, description: 'a Normal RolledOut Event about Bundle web' });
+  assert.equal(rolledOut.length, 1);
 });
+
+interface EventObj extends Obj {
+  type?: string;
+  reason?: string;
+  note?: string;
+  regarding?: { kind?: string; name?: string };
+}
+
+const normalEvents = async () => (await listAll<EventObj>(env.admin, builtinTypes.event, { namespace: ws })).filter((e) => e.type === 'Normal');
 
 test('agent heartbeat: AgentConnected True while the Lease is renewed (renewals write nothing, reconcile no Bundle), False once it expires', async () => {
   const c1 = await env.admin.get<Obj>(T.Cluster, 'c1', ws);
@@ -148,6 +165,12 @@ test('agent heartbeat: AgentConnected True while the Lease is renewed (renewals 
   await flotilla.waitForIdle({ stableMs: 1000 });
   const end = await flotilla.metrics();
   assert.equal(delta(before, end, 'controller_runtime_reconcile_total', { controller: 'bundle' }), 0, 'the transition reconciled no Bundle either');
+  // One Normal Event per transition, none for the renewals.
+  const announced = await waitFor(async () => {
+    const found = (await normalEvents()).filter((e) => e.regarding?.kind === 'Cluster' && e.regarding.name === 'c1').map((e) => e.reason);
+    return found.includes('AgentDisconnected') ? found : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 200, description: 'a Normal AgentDisconnected Event about Cluster c1' });
+  assert.deepEqual(announced.sort(), ['AgentConnected', 'AgentDisconnected']);
   const c1After = await env.admin.get<Obj>(T.Cluster, 'c1', ws);
   assert.deepEqual(c1After.metadata.labels, labelsBefore, 'labels untouched');
   assert.equal(c1After.metadata.generation, c1.metadata.generation, 'generation untouched');

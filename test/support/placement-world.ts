@@ -143,6 +143,8 @@ export class PlacementWorld {
   readonly caches: PlacementCaches;
   readonly ctx: PlacementContext;
   readonly events: RecordedEvent[] = [];
+  /** Best-effort (Normal, transition) Events, apart from `events` (the problems). */
+  readonly announcements: RecordedEvent[] = [];
   readonly #api: InMemoryApi;
   #reconciles = 0;
 
@@ -177,6 +179,9 @@ export class PlacementWorld {
       events: {
         record: async (obj, type, reason, message) => {
           this.events.push({ key: objectKey(obj), type, reason, message });
+        },
+        recordBestEffort: async (obj, type, reason, message) => {
+          this.announcements.push({ key: objectKey(obj), type, reason, message });
         },
       },
       workspaces: new WorkspaceMembership({ ...config.workspaces, mode: 'static', names: [...workspaces] }, config.leaderElection.namespace),

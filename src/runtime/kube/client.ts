@@ -88,6 +88,11 @@ export class KubeClient implements ListerWatcher, ObjectReader, ObjectWriter {
     return this.#connection.server;
   }
 
+  /** Whether the client-side rate limit is holding requests back now (never when `qps` is 0). */
+  get rateLimited(): boolean {
+    return this.#limiter.exhausted;
+  }
+
   setRateLimits(qps: number, burst: number): void {
     this.#limiter.setLimits(qps, burst);
   }

@@ -42,6 +42,14 @@ export class TokenBucket {
     this.#drain();
   }
 
+  /** Whether a request now would have to wait (requests are queued, or no token is left). */
+  get exhausted(): boolean {
+    if (this.#qps <= 0) return false;
+    if (this.#waiters.length > 0) return true;
+    this.#refill();
+    return this.#tokens < 1;
+  }
+
   /** Resolves when a token is available; returns how long the caller waited (ms). */
   async take(): Promise<number> {
     if (this.#qps <= 0) return 0;

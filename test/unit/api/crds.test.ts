@@ -112,17 +112,38 @@ describe('generated CRDs', () => {
     }
   });
 
-  it('kubectl get bundles shows Ready and Status from status.display', () => {
+  it('kubectl get bundles shows Ready and Status from status.display, and Paused from the spec', () => {
     const bundle = crdFor(Kind.Bundle);
     const columns = bundle.spec.versions[0]!.additionalPrinterColumns;
     assert.deepEqual(
       columns.filter((c) => (c.priority ?? 0) === 0).map((c) => [c.name, c.jsonPath]),
       [
         ['Ready', '.status.display.readyClusters'],
-        ['Status', '.status.display.state'],
+        ['Status', '.status.display.status'],
+        ['Paused', '.spec.paused'],
         ['Age', '.metadata.creationTimestamp'],
       ],
     );
+  });
+
+  it('shows long IDs and names only with -o wide (priority 1)', () => {
+    const wideOnly = (kind: Kind) => crdFor(kind).spec.versions[0]!.additionalPrinterColumns.filter((c) => c.priority === 1).map((c) => c.name);
+    assert.deepEqual(wideOnly(Kind.BundleDeployment), ['Deployment-ID', 'Applied']);
+    assert.deepEqual(wideOnly(Kind.Bundle), ['Rollout', 'Content']);
+    assert.deepEqual(wideOnly(Kind.Cluster), ['Deployment-Namespace']);
+    // Every default column of every kind reads a value of bounded, short width.
+    for (const crd of buildCrds()) {
+      for (const c of crd.spec.versions[0]!.additionalPrinterColumns) {
+        if ((c.priority ?? 0) === 0) assert.ok(!/deploymentID|contentName|\.status\.namespace/i.test(c.jsonPath), `${crd.metadata.name} ${c.name}`);
+      }
+    }
+  });
+
+  it('kubectl get clustergroups and clusters read STATUS from status.display.status', () => {
+    for (const kind of [Kind.ClusterGroup, Kind.Cluster]) {
+      const status = crdFor(kind).spec.versions[0]!.additionalPrinterColumns.find((c) => c.name === 'Status');
+      assert.equal(status?.jsonPath, '.status.display.status', kind);
+    }
   });
 
   it('checks Bundle and Cluster names with a root CEL rule on metadata.name', () => {

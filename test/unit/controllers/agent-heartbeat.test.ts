@@ -77,7 +77,8 @@ async function heartbeatWorld() {
   const condition = () => world.caches.clusters.store.get('ws/c1')?.status?.conditions?.find((c) => c.type === 'AgentConnected');
   const clusterStatusWrites = () => world.writes.filter((w) => w.kind === 'Cluster' && w.subresource === 'status').length;
   const renew = (at: number, durationS = 40) => world.external('Lease', lease(at, durationS));
-  return { world, clock, reconcile, converge, clusterKeys, fannedOut, condition, clusterStatusWrites, renew, result: () => lastResult };
+  const announcements = () => world.announcements.map((e) => e.reason);
+  return { world, clock, reconcile, converge, clusterKeys, fannedOut, condition, clusterStatusWrites, renew, announcements, result: () => lastResult };
 }
 
 describe('AgentConnected on the Cluster', () => {
@@ -100,6 +101,7 @@ describe('AgentConnected on the Cluster', () => {
     assert.deepEqual(h.clusterKeys, ['ws/c1'], 'renewals that keep it True enqueue nothing');
     await h.reconcile(); // the requeue at the (old) expiry instant
     assert.equal(h.clusterStatusWrites(), writes, 'and a reconcile after them writes nothing');
+    assert.deepEqual(h.announcements(), ['AgentConnected'], 'one Normal Event for the connection, none for renewals');
     assert.deepEqual(h.result(), { requeueAfterMs: 40_250 }, 'the requeue follows the newest renewal');
 
     // The agent stops: nothing happens until the requeue at the expiry instant.
@@ -109,6 +111,7 @@ describe('AgentConnected on the Cluster', () => {
     assert.deepEqual([h.condition()?.status, h.condition()?.reason], ['False', 'HeartbeatExpired']);
     assert.ok(h.condition()?.message.includes(microTime(lastRenewal)), h.condition()?.message);
     assert.equal(h.result(), undefined, 'no requeue while expired: a renewal is an event');
+    assert.deepEqual(h.announcements(), ['AgentConnected', 'AgentDisconnected']);
 
     await h.renew(h.clock.now());
     assert.deepEqual(h.clusterKeys, ['ws/c1', 'ws/c1'], 'a renewal after expiry enqueues the Cluster');
@@ -119,6 +122,8 @@ describe('AgentConnected on the Cluster', () => {
     await h.converge();
     assert.deepEqual([h.condition()?.status, h.condition()?.reason], ['Unknown', 'NoAgent']);
     assert.equal(h.clusterKeys.length, 3);
+    assert.deepEqual(h.announcements(), ['AgentConnected', 'AgentDisconnected', 'AgentConnected', 'AgentDisconnected']);
+    assert.ok(h.world.announcements.every((e) => e.key === 'ws/c1' && e.type === 'Normal'));
 
     const after = h.world.caches.clusters.store.get('ws/c1')!;
     assert.deepEqual(after.metadata.labels, cluster.metadata.labels, 'labels untouched');

@@ -86,6 +86,37 @@ describe('BundleReconciler on in-memory caches', () => {
   });
 });
 
+describe('Normal Events for a Bundle\'s transitions', () => {
+  it('announces Ready once when the agents report ready, Paused/Resumed, NotReady; nothing on reconciles that write nothing', async () => {
+    const world = new PlacementWorld();
+    cluster(world, 'prod-1', { env: 'prod' });
+    bundle(world, 'app', { env: 'prod' });
+    const reconciler = new BundleReconciler(world.ctx);
+    const reconcile = () => reconciler.reconcile(world.reconcileContext('ws/app'));
+    await converge(world, reconcile);
+    assert.equal(world.announcements.length, 0, 'Pending is no transition to announce');
+    const bdKey = `${deploymentNamespaceFor('ws', 'prod-1')}/app`;
+    await world.agentReport(bdKey, 'ready');
+    await converge(world, reconcile);
+    for (let i = 0; i < 3; i++) await reconcile();
+    assert.deepEqual(world.announcements.map((e) => [e.key, e.type, e.reason]), [['ws/app', 'Normal', 'Ready']]);
+    assert.equal(world.caches.bundles.store.get('ws/app')?.status?.display?.status, 'Ready');
+
+    const b = world.caches.bundles.store.get('ws/app')!;
+    await world.external('Bundle', { ...b, metadata: { ...b.metadata, generation: 2 }, spec: { ...b.spec, paused: true } });
+    await converge(world, reconcile);
+    assert.equal(world.caches.bundles.store.get('ws/app')?.status?.display?.status, 'Paused');
+    const p = world.caches.bundles.store.get('ws/app')!;
+    await world.external('Bundle', { ...p, metadata: { ...p.metadata, generation: 3 }, spec: { ...p.spec, paused: false } });
+    await converge(world, reconcile);
+    await world.agentReport(bdKey, 'notReady');
+    await converge(world, reconcile);
+    await reconcile();
+    assert.deepEqual(world.announcements.map((e) => e.reason), ['Ready', 'Paused', 'Resumed', 'NotReady']);
+    assert.equal(world.caches.bundles.store.get('ws/app')?.status?.display?.status, 'NotReady');
+  });
+});
+
 describe('ClusterReconciler on in-memory caches', () => {
   it('creates the deployment namespace, then records it on status once', async () => {
     const world = new PlacementWorld();
@@ -115,6 +146,35 @@ describe('ClusterGroupReconciler on in-memory caches', () => {
     assert.equal(world.caches.clusterGroups.store.get('ws/prod')?.status?.clusterCount, 2);
     const bad = world.caches.clusterGroups.store.get('ws/bad')?.status?.conditions?.find((c) => c.type === 'Ready');
     assert.equal(bad?.status, 'False');
+    assert.deepEqual(world.caches.clusterGroups.store.get('ws/bad')?.status?.display, { readyClusters: '0/0', status: 'InvalidSelector' });
+  });
+
+  it('fills READY and STATUS from its members\' statuses, and writes again only when they change', async () => {
+    const world = new PlacementWorld();
+    let rv = 100;
+    const withSummary = (name: string, ready: number, desiredReady: number, state: string) => {
+      const c = world.caches.clusters.store.get(`ws/${name}`) ?? cluster(world, name, { env: 'prod' });
+      const status = { summary: { ready, desiredReady }, display: { readyBundles: `${ready}/${desiredReady}`, state } };
+      world.caches.clusters.store.upsert({ ...c, metadata: { ...c.metadata, resourceVersion: String(++rv) }, status } as ClusterObject);
+    };
+    withSummary('a', 2, 2, 'Ready');
+    withSummary('b', 1, 2, 'NotReady');
+    world.caches.clusterGroups.store.upsert(world.object({ metadata: { name: 'prod', namespace: 'ws' }, spec: { selector: { matchLabels: { env: 'prod' } } } } as unknown as ClusterGroupObject));
+    const reconciler = new ClusterGroupReconciler(world.ctx);
+    const reconcile = () => reconciler.reconcile(world.reconcileContext('ws/prod'));
+    await converge(world, reconcile);
+    assert.deepEqual(world.caches.clusterGroups.store.get('ws/prod')?.status?.display, { readyClusters: '1/2', state: 'NotReady', status: 'NotReady' });
+    const writes = world.writes.length;
+    await reconcile();
+    assert.equal(world.writes.length, writes, 'an unchanged world writes nothing');
+    withSummary('b', 2, 2, 'Ready');
+    await converge(world, reconcile);
+    assert.deepEqual(world.caches.clusterGroups.store.get('ws/prod')?.status?.display, { readyClusters: '2/2', state: 'Ready', status: 'Ready' });
+    assert.equal(world.writes.length, writes + 1);
+    // No member: NoClusters.
+    world.caches.clusterGroups.store.upsert(world.object({ metadata: { name: 'none', namespace: 'ws' }, spec: { selector: { matchLabels: { env: 'qa' } } } } as unknown as ClusterGroupObject));
+    await converge(world, () => reconciler.reconcile(world.reconcileContext('ws/none')));
+    assert.deepEqual(world.caches.clusterGroups.store.get('ws/none')?.status?.display, { readyClusters: '0/0', status: 'NoClusters' });
   });
 });
 

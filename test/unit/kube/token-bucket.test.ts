@@ -25,3 +25,16 @@ test('raising the limit at runtime releases waiters', async () => {
   bucket.setLimits(0, 1);
   assert.equal(typeof (await waiting), 'number');
 });
+
+test('exhausted: whether a request now would wait (never with qps 0), without taking a token', async () => {
+  let now = 0;
+  assert.equal(new TokenBucket({ qps: 0, burst: 1 }).exhausted, false);
+  const bucket = new TokenBucket({ qps: 1, burst: 2, now: () => now });
+  assert.equal(bucket.exhausted, false);
+  await bucket.take();
+  assert.equal(bucket.exhausted, false, 'looking takes nothing: one token left');
+  await bucket.take();
+  assert.equal(bucket.exhausted, true);
+  now += 1000;
+  assert.equal(bucket.exhausted, false, 'refilled');
+});

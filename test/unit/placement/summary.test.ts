@@ -86,7 +86,7 @@ describe('computeBundleStatus', () => {
     const status = statusOf(bundle([{ clusterSelector: {} }]), ['c1', 'c2'], [readyBD('c1')], T0);
     assert.ok(Value.Check(BundleStatus, status), JSON.stringify([...Value.Errors(BundleStatus, status)]));
     assert.equal(status.observedGeneration, 1);
-    assert.deepEqual(status.display, { readyClusters: '1/2', state: 'Pending' });
+    assert.deepEqual(status.display, { readyClusters: '1/2', state: 'Pending', status: 'Pending' });
     assert.equal(status.contentName, ID.split(':')[0]);
   });
 
@@ -104,7 +104,7 @@ describe('computeBundleStatus', () => {
     assert.deepEqual([r1?.status, r1?.reason, r1?.lastTransitionTime], ['False', 'ErrApplied', T1]);
     assert.equal(r1?.message, '1/2 clusters ready; 1 errApplied; not ready: c2');
     assert.equal(cond(s1, 'Targeted')?.lastTransitionTime, T0, 'Targeted did not change');
-    assert.deepEqual(s1.display, { readyClusters: '1/2', state: 'ErrApplied' });
+    assert.deepEqual(s1.display, { readyClusters: '1/2', state: 'ErrApplied', status: 'ErrApplied' });
 
     const s2 = statusOf(b, ['c1', 'c2'], [readyBD('c1'), readyBD('c2')], T2);
     assert.deepEqual([cond(s2, 'Ready')?.status, cond(s2, 'Ready')?.lastTransitionTime], ['True', T2]);
@@ -132,7 +132,7 @@ describe('computeBundleStatus', () => {
     const status = statusOf(bundle(undefined), [], [], T0);
     assert.deepEqual([cond(status, 'Targeted')?.status, cond(status, 'Targeted')?.reason], ['False', 'NoTargets']);
     assert.deepEqual([cond(status, 'Ready')?.status, cond(status, 'Ready')?.message], ['True', '0/0 clusters ready (no Cluster is targeted)']);
-    assert.deepEqual(status.display, { readyClusters: '0/0' });
+    assert.deepEqual(status.display, { readyClusters: '0/0', status: 'NoTargets' });
   });
 
   it('no matching cluster: Targeted False (NoMatchingClusters), mentioning exclusions', () => {

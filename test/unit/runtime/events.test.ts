@@ -1,7 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
+import { EventBudget } from '../../../src/runtime/event-budget.ts';
 import { EventRecorder } from '../../../src/runtime/events.ts';
+import { currentIsolation, runIsolated } from '../../../src/runtime/isolation.ts';
 import { ApiError, isNamespaceTerminating } from '../../../src/runtime/errors.ts';
 import type { ObjectWriter } from '../../../src/runtime/kube/interfaces.ts';
 import type { Logger } from '../../../src/observability/logger.ts';
@@ -70,6 +72,48 @@ describe('EventRecorder', () => {
     await recorder.record(obj('ws'), 'Warning', 'InvalidResources', 'bad');
     assert.deepEqual(await results(), { error: 1 });
     assert.deepEqual(lines.map((l) => [l.level, l.msg]), [['warn', 'could not record event']]);
+  });
+});
+
+describe('EventRecorder.recordBestEffort', () => {
+  it('records within the budget and drops beyond it, counted by cause in flotilla_events_dropped_total', async () => {
+    const created: string[] = [];
+    const client = {
+      create: async (_type: unknown, obj: { reason: string }) => {
+        created.push(obj.reason);
+        return obj;
+      },
+      patch: async () => ({}),
+    } as unknown as ObjectWriter;
+    const registry = new Registry();
+    let pressure = false;
+    const budget = new EventBudget({ perObjectBurst: 2, burst: 100, underPressure: () => pressure });
+    const recorder = new EventRecorder({ client, registry, controller: 'flotilla.dev/test', instance: 'test', budget });
+    await recorder.recordBestEffort(obj('ws', 'a'), 'Normal', 'Ready', 'one');
+    await recorder.recordBestEffort(obj('ws', 'a'), 'Normal', 'NotReady', 'two');
+    await recorder.recordBestEffort(obj('ws', 'a'), 'Normal', 'Ready', 'three');
+    pressure = true;
+    await recorder.recordBestEffort(obj('ws', 'b'), 'Normal', 'Ready', 'four');
+    // Problems are never budgeted.
+    await recorder.record(obj('ws', 'a'), 'Warning', 'InvalidResources', 'bad');
+    assert.deepEqual(created, ['Ready', 'NotReady', 'InvalidResources']);
+    const dropped = (await registry.getSingleMetric('flotilla_events_dropped_total')!.get()).values.map((v) => [v.labels.reason, v.labels.cause, v.value]);
+    assert.deepEqual(dropped, [['Ready', 'object_rate', 1], ['Ready', 'api_pressure', 1]]);
+    assert.equal(budget.inFlight, 0, 'every admitted write released its slot');
+  });
+
+  it('writes outside the reconcile that triggers it (not held to the limit on reconciles\' requests)', async () => {
+    let seen: unknown = 'unset';
+    const client = {
+      create: async (_type: unknown, o: unknown) => {
+        seen = currentIsolation();
+        return o;
+      },
+      patch: async () => ({}),
+    } as unknown as ObjectWriter;
+    const recorder = new EventRecorder({ client, registry: new Registry(), controller: 'flotilla.dev/test', instance: 'test' });
+    await runIsolated({ controller: 'bundle', key: 'ws/a' }, () => recorder.recordBestEffort(obj('ws', 'a'), 'Normal', 'Ready', 'r'));
+    assert.equal(seen, undefined);
   });
 });
 
