@@ -106,7 +106,7 @@ export async function labelFlip(ctx: ScenarioContext): Promise<ScenarioResult> {
       bundlesPerRepo: BUNDLES_PER_REPO,
       seededBundleDeployments: N * B,
       newBundleDeployments: B,
-      ...(agentSettings ? { agents: { ...agentSettings, note: 'agent config: shipped config/flotilla.yaml with these overrides, leader election off, metrics/health on 127.0.0.1:0' } } : {}),
+      ...(agentSettings ? { agents: { ...agentSettings, note: 'agent config: shipped config/flotilla.yaml with these overrides, leader election off, metrics (plain HTTP)/health on 127.0.0.1:0' } } : {}),
     },
     results: {},
     extra: {},
