@@ -6,7 +6,7 @@
  * not counted.
  *
  * Definitions (also in bench/README.md):
- *  writes        write requests the system sent (rest_client_requests_total,
+ *  writes        write requests the system sent (flotilla_api_requests_total,
  *                verbs create/update/patch/apply/delete), by verb, any code;
  *  failedWrites  those answered with a non-2xx code (409 AlreadyExists, 429...);
  *  effectiveWrites  watch events the benchmark's observer saw in the window,
@@ -88,13 +88,13 @@ export class Window {
     let writesTotal = 0;
     let ok = 0;
     for (const verb of WRITE_VERBS) {
-      const n = after.sum('rest_client_requests_total', { verb }) - b.sum('rest_client_requests_total', { verb });
+      const n = after.sum('flotilla_api_requests_total', { verb }) - b.sum('flotilla_api_requests_total', { verb });
       if (n > 0) writes[verb] = n;
       writesTotal += n;
-      ok += after.sum('rest_client_requests_total', { verb, code: /2\d\d/ }) - b.sum('rest_client_requests_total', { verb, code: /2\d\d/ });
+      ok += after.sum('flotilla_api_requests_total', { verb, code: /2\d\d/ }) - b.sum('flotilla_api_requests_total', { verb, code: /2\d\d/ });
     }
-    const byVerbAfter = after.groupBy('rest_client_requests_total', ['verb']);
-    const byVerbBefore = b.groupBy('rest_client_requests_total', ['verb']);
+    const byVerbAfter = after.groupBy('flotilla_api_requests_total', ['verb']);
+    const byVerbBefore = b.groupBy('flotilla_api_requests_total', ['verb']);
     const apiRequestsByVerb: Record<string, number> = {};
     for (const [verb, n] of Object.entries(byVerbAfter)) {
       const dn = n - (byVerbBefore[verb] ?? 0);
