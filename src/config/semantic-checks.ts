@@ -175,7 +175,8 @@ function secureMetrics(read: Reader): SemanticIssue[] {
   const metrics = read.get(['metrics', 'bindAddress']);
   const health = read.get(['health', 'bindAddress']);
   const issues: SemanticIssue[] = [];
-  if (secure === true && typeof metrics === 'string' && metrics !== '0' && metrics === health) {
+  // Port 0 picks a free port per server, so equal strings do not collide there.
+  if (secure === true && typeof metrics === 'string' && metrics === health && !/(^|:)0$/.test(metrics)) {
     issues.push({
       segments: ['health', 'bindAddress'],
       message: `health.bindAddress must differ from metrics.bindAddress when metrics.secure is true (metrics are served over HTTPS, health probes over plain HTTP), got ${JSON.stringify(health)}`,

@@ -312,11 +312,12 @@ export function createObservabilityServers(options: ObservabilityServersOptions)
   const health = parseBindAddress(options.healthBindAddress);
   const common = options.logger === undefined ? {} : { logger: options.logger };
   const healthEndpoints = { liveness: options.liveness, readiness: options.readiness };
-  const shared = metrics !== null && health !== null && String(options.metricsBindAddress) === String(options.healthBindAddress);
-  if (shared && options.metricsSecurity) {
+  const sameAddress = metrics !== null && health !== null && String(options.metricsBindAddress) === String(options.healthBindAddress);
+  // Port 0: each server gets a free port of its own, so secure metrics can still be apart from the probes.
+  if (sameAddress && options.metricsSecurity && metrics.port !== 0) {
     throw new RangeError('secure metrics cannot share health.bindAddress: the health probes stay plain HTTP');
   }
-  if (shared) {
+  if (sameAddress && !options.metricsSecurity) {
     return [new ObservabilityServer({ bindAddress: metrics, registry: options.registry, ...healthEndpoints, ...common })];
   }
   const servers: ObservabilityServer[] = [];

@@ -21,7 +21,6 @@ before(async () => {
   const config = structuredClone(defaultConfig()) as FlotillaConfig;
   config.leaderElection.enabled = false;
   config.metrics.bindAddress = '127.0.0.1:0';
-  config.metrics.secure = false; // one plain-HTTP server for metrics and health
   config.health.bindAddress = '127.0.0.1:0';
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(cp.adminKubeconfig);

@@ -60,6 +60,8 @@ describe('config defaults', () => {
   it('lets plain-HTTP metrics share the health address, and disabled endpoints never conflict', () => {
     const shared = parseConfigText('metrics:\n  bindAddress: ":9000"\n  secure: false\nhealth:\n  bindAddress: ":9000"\n', FILE);
     assert.equal(shared.health.bindAddress, ':9000');
+    const anyPort = parseConfigText('metrics:\n  bindAddress: "127.0.0.1:0"\nhealth:\n  bindAddress: "127.0.0.1:0"\n', FILE);
+    assert.equal(anyPort.metrics.secure, true, 'port 0: each server gets its own free port');
     const disabled = parseConfigText('metrics:\n  bindAddress: "0"\nhealth:\n  bindAddress: "0"\n', FILE);
     assert.equal(disabled.metrics.bindAddress, '0');
     const withCerts = parseConfigText('metrics:\n  certDir: /etc/certs\n', FILE);

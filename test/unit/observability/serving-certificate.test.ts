@@ -162,12 +162,19 @@ describe('secure metrics server', () => {
     );
   });
 
-  it('refuses to put secure metrics and the health probes on one address', () => {
+  it('refuses to put secure metrics and the health probes on one address, but gives each its own free port for port 0', () => {
+    const security = () => ({
+      certificate: new ServingCertificate(),
+      authorizer: new RequestAuthorizer({ reviewer: { reviewToken: async () => ({ authenticated: false }), reviewAccess: async () => ({ allowed: false }) } }),
+    });
+    const common = { registry: createRegistry({ defaultMetrics: false }), liveness: new HealthChecks(), readiness: new HealthChecks() };
+    const apart = createObservabilityServers({ ...common, metricsBindAddress: '127.0.0.1:0', healthBindAddress: '127.0.0.1:0', metricsSecurity: security() });
+    assert.deepEqual(apart.map((s) => [s.secure, s.paths]), [[true, ['/metrics']], [false, ['/healthz', '/livez', '/readyz']]]);
     assert.throws(
       () =>
         createObservabilityServers({
-          metricsBindAddress: '127.0.0.1:0',
-          healthBindAddress: '127.0.0.1:0',
+          metricsBindAddress: '127.0.0.1:9443',
+          healthBindAddress: '127.0.0.1:9443',
           metricsSecurity: { certificate: new ServingCertificate(), authorizer: new RequestAuthorizer({ reviewer: { reviewToken: async () => ({ authenticated: false }), reviewAccess: async () => ({ allowed: false }) } }) },
           registry: createRegistry({ defaultMetrics: false }),
           liveness: new HealthChecks(),
