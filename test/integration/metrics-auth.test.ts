@@ -4,9 +4,16 @@ import type { X509Certificate } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
-import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import { startPlacementEnv, type FlotillaProcess, type PlacementEnv } from '../support/flotilla.ts';
-import { waitFor } from '../support/kube.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AuthorizationV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { defaultConfig } from '../../src/config/index.ts';
+import type { FlotillaConfig } from '../../src/config/schema.ts';
+import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
+import { Manager } from '../../src/runtime/manager.ts';
+import { REPO_ROOT, startPlacementEnv, type FlotillaProcess, type PlacementEnv } from '../support/flotilla.ts';
+import { applyManifests, loadKubeConfig, parseManifests, waitFor } from '../support/kube.ts';
 import { parseMetrics } from '../support/metrics.ts';
 
 /**
@@ -57,18 +64,22 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
   });
 }
 
-before(async () => {
-  env = await startPlacementEnv();
-  const core = env.adminKubeConfig.makeApiClient(CoreV1Api);
-  const rbac = env.adminKubeConfig.makeApiClient(RbacAuthorizationV1Api);
+/**
+ * ServiceAccounts `reader` (bound to the shipped `flotilla-metrics-reader`,
+ * as an operator binds Prometheus) and `stranger` (no binding) in
+ * `monitoring`, and a token for each from the TokenRequest API.
+ */
+async function scrapers(admin: KubeConfig): Promise<Record<'reader' | 'stranger', string>> {
+  const core = admin.makeApiClient(CoreV1Api);
+  const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
   await core.createNamespace({ body: { metadata: { name: NS } } });
+  const minted = { reader: '', stranger: '' };
   for (const name of ['reader', 'stranger'] as const) {
     await core.createNamespacedServiceAccount({ namespace: NS, body: { metadata: { name } } });
     const request = await core.createNamespacedServiceAccountToken({ namespace: NS, name, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
-    tokens[name] = request.status?.token ?? '';
-    assert.ok(tokens[name], `a token for ${name}`);
+    minted[name] = request.status?.token ?? '';
+    assert.ok(minted[name], `a token for ${name}`);
   }
-  // The shipped ClusterRole, bound as an operator binds it to Prometheus.
   await rbac.createClusterRoleBinding({
     body: {
       metadata: { name: 'flotilla-metrics-reader-test' },
@@ -77,21 +88,31 @@ before(async () => {
     },
   });
   // The binding reaches the authorizer a moment later; a denial seen before would be cached for 30 s.
+  const authz = admin.makeApiClient(AuthorizationV1Api);
   await waitFor(
     async () => {
-      const review = await env.adminKubeConfig.makeApiClient((await import('@kubernetes/client-node')).AuthorizationV1Api).createSubjectAccessReview({
+      const review = await authz.createSubjectAccessReview({
         body: { spec: { user: `system:serviceaccount:${NS}:reader`, groups: ['system:serviceaccounts'], nonResourceAttributes: { path: '/metrics', verb: 'get' } } },
       });
       return review.status?.allowed === true;
     },
     { timeoutMs: 10_000, description: 'the reader ServiceAccount to be allowed get on /metrics' },
   );
+  return minted;
+}
+
+const stopAfter: Array<() => Promise<unknown>> = [];
+
+before(async () => {
+  env = await startPlacementEnv();
+  stopAfter.push(() => env.stop());
+  Object.assign(tokens, await scrapers(env.adminKubeConfig));
   // Metrics on their own address over HTTPS (the default metrics.secure), health on plain HTTP.
   flotilla = await env.startFlotilla({ config: { metrics: { bindAddress: 'localhost:0', secure: true } } });
 });
 
 after(async () => {
-  await env?.stop();
+  for (const stop of stopAfter.reverse()) await stop().catch(() => undefined);
 });
 
 test('the controller serves /metrics over HTTPS and health over plain HTTP', async () => {
@@ -141,4 +162,33 @@ test('answers are cached: repeated scrapes cost no further reviews', async () =>
   const first = await count();
   for (let i = 0; i < 5; i++) await httpsGet(flotilla.metricsUrl, tokens.reader);
   assert.equal(await count(), first, 'no TokenReview or SubjectAccessReview for cached answers');
+});
+
+test('the agent\'s wiring: reviews go to the cluster named by metricsAuthKubeConfig, not to the one it reconciles', async () => {
+  // A second cluster plays the agent's downstream cluster, whose Prometheus scrapes it.
+  const downstream: ControlPlane = await startControlPlane({ controllerManager: false });
+  stopAfter.push(() => downstream.stop());
+  const downstreamAdmin = loadKubeConfig(downstream.adminKubeconfig);
+  await applyManifests(downstreamAdmin, parseManifests(readFileSync(join(REPO_ROOT, 'config/rbac/metrics_reader_role.yaml'), 'utf8')));
+  const downstreamTokens = await scrapers(downstreamAdmin);
+
+  const config = structuredClone(defaultConfig()) as FlotillaConfig;
+  config.leaderElection.enabled = false;
+  config.metrics.bindAddress = '127.0.0.1:0';
+  config.health.bindAddress = '127.0.0.1:0';
+  const manager = new Manager({
+    config,
+    kubeConfig: env.adminKubeConfig,
+    logger: silentLogger,
+    metricsAuthKubeConfig: downstreamAdmin,
+    selectorPoolThreads: 0,
+  });
+  stopAfter.push(() => manager.stop(1_000));
+  await manager.start();
+  const url = `${manager.addresses.find((a) => a.url.startsWith('https://'))?.url}/metrics`;
+  assert.match(url, /^https:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  assert.equal((await httpsGet(url, downstreamTokens.reader)).status, 200, 'the downstream cluster\'s reader may scrape');
+  assert.equal((await httpsGet(url, downstreamTokens.stranger)).status, 403);
+  // The management cluster's tokens mean nothing to the downstream cluster.
+  assert.equal((await httpsGet(url, tokens.reader)).status, 401);
 });
