@@ -55,7 +55,8 @@ COPY --chown=0:0 config/flotilla.yaml ./config/flotilla.yaml
 # 65532 is the conventional "nonroot" uid/gid (distroless); numeric so that
 # Kubernetes can verify runAsNonRoot without a passwd lookup.
 USER 65532:65532
-EXPOSE 8080 8081
+# 8443: /metrics (HTTPS, metrics.secure); 8081: /healthz and /readyz (HTTP).
+EXPOSE 8443 8081
 # Exec form: node is PID 1 and receives SIGTERM itself (a shell form would
 # wrap it in /bin/sh, which does not forward signals). No tini is needed:
 # PID 1 gets no default signal dispositions from the kernel, but the

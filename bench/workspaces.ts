@@ -168,7 +168,7 @@ interface StrategyResult {
   clients: number;
   /** WATCH requests made until all synced (restarts included). */
   watchRequests: number;
-  /** WATCH streams open at the end (`rest_client_requests_in_flight{verb="watch"}`). */
+  /** WATCH streams open at the end (`flotilla_api_requests_in_flight{verb="watch"}`). */
   watchesOpen: number;
   /** Non-200 WATCH responses and client errors, by code. */
   watchFailures: Record<string, number>;
@@ -225,7 +225,7 @@ class ReflectorSet {
   }
 
   async requests(verb: string): Promise<number> {
-    return sumValues(await this.byLabel('rest_client_requests_total', { verb }, 'verb'));
+    return sumValues(await this.byLabel('flotilla_api_requests_total', { verb }, 'verb'));
   }
 
   /** Sum of `name` over every client's registry, grouped by the value of label `by`, for series matching `filter`. */
@@ -274,8 +274,8 @@ async function measureStrategy(
   const deadline = Date.now() + 15_000;
   while ((await set.requests('watch')) < specs.length && Date.now() < deadline) await sleep(100);
   const watchRequests = await set.requests('watch');
-  const watchesOpen = sumValues(await set.byLabel('rest_client_requests_in_flight', { verb: 'watch' }, 'verb'));
-  const watchFailures = Object.fromEntries(Object.entries(await set.byLabel('rest_client_requests_total', { verb: 'watch' }, 'code')).filter(([code]) => code !== '200'));
+  const watchesOpen = sumValues(await set.byLabel('flotilla_api_requests_in_flight', { verb: 'watch' }, 'verb'));
+  const watchFailures = Object.fromEntries(Object.entries(await set.byLabel('flotilla_api_requests_total', { verb: 'watch' }, 'code')).filter(([code]) => code !== '200'));
   const watchRestarts = await set.byLabel('flotilla_reflector_watch_restarts_total', {}, 'reason');
   const listRequests = await set.requests('list');
   const after = settledHeap();

@@ -22,7 +22,7 @@
  * the agent). Both clients are unlimited (qps 0). Deliberately not a product:
  * no readiness, drift, pruning or retries; an error is logged and counted.
  * It serves the metric names the benchmark reads from every system
- * (`rest_client_requests_total`, `workqueue_depth`,
+ * (`flotilla_api_requests_total`, `workqueue_depth`,
  * `controller_runtime_active_workers`, `controller_runtime_reconcile_total`).
  */
 import { parseArgs } from 'node:util';

@@ -7,7 +7,7 @@
  *   kubeconfig's user (the benchmark passes the RBAC-bound controller user);
  * - informers (the runtime's Reflector + Store) for the types they read;
  * - the metric names the benchmark scrapes from Flotilla:
- *   `rest_client_requests_total`, `workqueue_depth`,
+ *   `flotilla_api_requests_total`, `workqueue_depth`,
  *   `controller_runtime_active_workers`, `controller_runtime_reconcile_total`,
  *   plus Node's default process metrics;
  * - `/metrics`, `/readyz` (200 once the informers synced) and `/healthz` on a

@@ -98,7 +98,8 @@ export async function registerFlipCluster(upstream: KubeConfig, workspace: strin
 export function agentConfigYaml(settings: AgentSettings): string {
   const config = parseYaml(readFileSync(join(ROOT, 'config/flotilla.yaml'), 'utf8')) as Record<string, Record<string, unknown>>;
   config.leaderElection = { ...config.leaderElection, enabled: false };
-  config.metrics = { ...config.metrics, bindAddress: '127.0.0.1:0' };
+  // Loopback plain HTTP: the benchmark scrapes without a token.
+  config.metrics = { ...config.metrics, bindAddress: '127.0.0.1:0', secure: false };
   config.health = { ...config.health, bindAddress: '127.0.0.1:0' };
   config.api = { ...config.api, qps: settings.upstreamQps, burst: settings.upstreamBurst };
   config.concurrency = { ...config.concurrency, maxConcurrentReconciles: settings.concurrency };

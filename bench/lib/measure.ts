@@ -6,7 +6,7 @@
  * not counted.
  *
  * Definitions (also in bench/README.md):
- *  writes        write requests the system sent (rest_client_requests_total,
+ *  writes        write requests the system sent (flotilla_api_requests_total,
  *                verbs create/update/patch/apply/delete), by verb, any code;
  *                Events excluded: they are no object the benchmark watches,
  *                and would otherwise read as no-op writes;
@@ -31,7 +31,7 @@ import type { SystemSpec } from '../systems/index.ts';
 
 export const WRITE_VERBS = ['create', 'update', 'patch', 'apply', 'delete'] as const;
 
-/** rest_client_requests_total's `resource` of Events (`resourceLabel`: plural, then `.group`). */
+/** flotilla_api_requests_total's `resource` of Events (`resourceLabel`: plural, then `.group`). */
 export const EVENT_RESOURCE = /events(\.events\.k8s\.io)?/;
 const notEvent = (resource: string) => !new RegExp(`^(?:${EVENT_RESOURCE.source})$`).test(resource);
 
@@ -99,16 +99,16 @@ export class Window {
     let writesTotal = 0;
     let ok = 0;
     for (const verb of WRITE_VERBS) {
-      const n = after.sum('rest_client_requests_total', { verb, resource: notEvent }) - b.sum('rest_client_requests_total', { verb, resource: notEvent });
+      const n = after.sum('flotilla_api_requests_total', { verb, resource: notEvent }) - b.sum('flotilla_api_requests_total', { verb, resource: notEvent });
       if (n > 0) writes[verb] = n;
       writesTotal += n;
       const okFilter = { verb, resource: notEvent, code: /2\d\d/ };
-      ok += after.sum('rest_client_requests_total', okFilter) - b.sum('rest_client_requests_total', okFilter);
-      const events = after.sum('rest_client_requests_total', { verb, resource: EVENT_RESOURCE }) - b.sum('rest_client_requests_total', { verb, resource: EVENT_RESOURCE });
+      ok += after.sum('flotilla_api_requests_total', okFilter) - b.sum('flotilla_api_requests_total', okFilter);
+      const events = after.sum('flotilla_api_requests_total', { verb, resource: EVENT_RESOURCE }) - b.sum('flotilla_api_requests_total', { verb, resource: EVENT_RESOURCE });
       if (events > 0) eventWrites[verb] = events;
     }
-    const byVerbAfter = after.groupBy('rest_client_requests_total', ['verb']);
-    const byVerbBefore = b.groupBy('rest_client_requests_total', ['verb']);
+    const byVerbAfter = after.groupBy('flotilla_api_requests_total', ['verb']);
+    const byVerbBefore = b.groupBy('flotilla_api_requests_total', ['verb']);
     const apiRequestsByVerb: Record<string, number> = {};
     for (const [verb, n] of Object.entries(byVerbAfter)) {
       const dn = n - (byVerbBefore[verb] ?? 0);

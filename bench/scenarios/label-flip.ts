@@ -106,7 +106,7 @@ export async function labelFlip(ctx: ScenarioContext): Promise<ScenarioResult> {
       bundlesPerRepo: BUNDLES_PER_REPO,
       seededBundleDeployments: N * B,
       newBundleDeployments: B,
-      ...(agentSettings ? { agents: { ...agentSettings, note: 'agent config: shipped config/flotilla.yaml with these overrides, leader election off, metrics/health on 127.0.0.1:0' } } : {}),
+      ...(agentSettings ? { agents: { ...agentSettings, note: 'agent config: shipped config/flotilla.yaml with these overrides, leader election off, metrics (plain HTTP)/health on 127.0.0.1:0' } } : {}),
     },
     results: {},
     extra: {},
@@ -320,10 +320,10 @@ function agentFigures(i: {
   };
 }
 
-/** The agent's own requests in its life, by verb and resource (from its rest_client_requests_total). */
+/** The agent's own requests in its life, by verb and resource (from its flotilla_api_requests_total). */
 async function agentRequests(agent: SystemProcess): Promise<Record<string, number>> {
   const m = await agent.metrics();
-  const by = m.groupBy('rest_client_requests_total', ['verb', 'resource']);
+  const by = m.groupBy('flotilla_api_requests_total', ['verb', 'resource']);
   return Object.fromEntries(Object.entries(by).filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b)));
 }
 

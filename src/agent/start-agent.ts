@@ -79,6 +79,8 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     ...(opts.identity ? { identity: opts.identity } : {}),
     leaderElectionLease: { client: downstream, namespace: agentNamespace, name: AGENT_LEADER_LEASE },
     selectorPoolThreads: 0,
+    // The downstream cluster's Prometheus scrapes the agent, with its own tokens.
+    metricsAuthKubeConfig: opts.downstream,
   });
   const lifecycle = new Lifecycle({ timeoutMs: config.shutdown.timeoutSeconds * 1000, logger: log, registry });
   lifecycle.install();

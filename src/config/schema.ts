@@ -402,9 +402,20 @@ const ShutdownSchema = Type.Object(
 const MetricsSchema = Type.Object(
   {
     bindAddress: bindAddress(
-      'Address of the Prometheus `/metrics` endpoint. 0 disables it. May equal `health.bindAddress` to serve both from one server.',
-      ':8080',
+      'Address of the Prometheus `/metrics` endpoint. 0 disables it. 8443 is kubebuilder\'s port for secure metrics. With `secure: false` it may equal `health.bindAddress` to serve both from one plain-HTTP server.',
+      ':8443',
     ),
+    secure: Type.Boolean({
+      default: true,
+      description:
+        'Serve `/metrics` over HTTPS to authorized clients only, as kubebuilder v4 projects do: each request\'s bearer token is checked with a TokenReview, then its user with a SubjectAccessReview for `get` on the non-resource URL `/metrics` (grant it with the `flotilla-metrics-reader` ClusterRole); answers are cached (tokens 1 min, allowed 5 min, denied 30 s). The controller needs `create` on tokenreviews and subjectaccessreviews (config/rbac/role.yaml). false = plain HTTP with no authentication, for loopback-only use (tests, benchmarks): metrics name every workspace, Bundle and Cluster.',
+    }),
+    certDir: Type.String({
+      maxLength: 4_096,
+      default: '',
+      description:
+        'Directory holding `tls.crt` and `tls.key` (a cert-manager or `kubernetes.io/tls` Secret mounted as a volume), re-read when they change. Empty = a self-signed certificate generated at start (scrapers then skip verification, e.g. `insecureSkipVerify`). Only with `secure: true`.',
+    }),
   },
   { ...section, description: 'Prometheus metrics endpoint.', [HOT_RELOAD_ANNOTATION]: false },
 );
@@ -412,7 +423,7 @@ const MetricsSchema = Type.Object(
 const HealthSchema = Type.Object(
   {
     bindAddress: bindAddress(
-      'Address of the `/healthz` (liveness) and `/readyz` (readiness) endpoints. 0 disables them.',
+      'Address of the `/healthz` (liveness) and `/readyz` (readiness) endpoints, always plain HTTP so the kubelet\'s probes need no certificate or token. 0 disables them.',
       ':8081',
     ),
     eventLoopStallSeconds: Type.Number({

@@ -165,6 +165,32 @@ function bindAddressesCompatible(read: Reader): SemanticIssue[] {
   ];
 }
 
+/**
+ * Secure metrics are HTTPS, health probes plain HTTP: they cannot share a
+ * server. A certificate directory without TLS would silently go unused.
+ */
+function secureMetrics(read: Reader): SemanticIssue[] {
+  const secure = read.get(['metrics', 'secure']);
+  const certDir = read.get(['metrics', 'certDir']);
+  const metrics = read.get(['metrics', 'bindAddress']);
+  const health = read.get(['health', 'bindAddress']);
+  const issues: SemanticIssue[] = [];
+  // Port 0 picks a free port per server, so equal strings do not collide there.
+  if (secure === true && typeof metrics === 'string' && metrics === health && !/(^|:)0$/.test(metrics)) {
+    issues.push({
+      segments: ['health', 'bindAddress'],
+      message: `health.bindAddress must differ from metrics.bindAddress when metrics.secure is true (metrics are served over HTTPS, health probes over plain HTTP), got ${JSON.stringify(health)}`,
+    });
+  }
+  if (secure === false && typeof certDir === 'string' && certDir !== '') {
+    issues.push({
+      segments: ['metrics', 'certDir'],
+      message: `metrics.certDir is only used when metrics.secure is true; set metrics.secure: true or remove metrics.certDir, got ${JSON.stringify(certDir)}`,
+    });
+  }
+  return issues;
+}
+
 export function semanticIssues(value: unknown, invalidPaths: ReadonlySet<string>): SemanticIssue[] {
   const read = new Reader(value, invalidPaths);
   return [
@@ -175,5 +201,6 @@ export function semanticIssues(value: unknown, invalidPaths: ReadonlySet<string>
     ...leaderElectionTimings(read),
     ...agentHeartbeatTimings(read),
     ...bindAddressesCompatible(read),
+    ...secureMetrics(read),
   ];
 }

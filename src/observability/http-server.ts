@@ -12,21 +12,37 @@
  *
  * One server per bind address: when metrics and health share an address,
  * one server serves both; `0` disables an endpoint.
+ *
+ * Secure metrics (`metrics.secure`, the default): `/metrics` is served over
+ * HTTPS and only to bearer tokens the API server authenticates and
+ * authorizes for `get` on `/metrics` (metrics-auth.ts), as kubebuilder v4
+ * projects do. Health endpoints stay plain HTTP on their own address, so the
+ * kubelet's probes need neither a certificate nor a token.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { formatHostPort, parseBindAddress, type BindAddress } from '../config/bind-address.ts';
 import { formatReport, type HealthChecks } from './health-checks.ts';
 import { silentLogger, type Logger } from './logger.ts';
+import type { RequestAuthorizer } from './metrics-auth.ts';
+import type { PemKeyPair } from './self-signed-certificate.ts';
+import type { ServingCertificate } from './serving-certificate.ts';
 
 export { parseBindAddress, type BindAddress };
 
 export interface BoundAddress {
   host: string;
   port: number;
-  /** A URL a local client can use (`http://127.0.0.1:8080` for a wildcard bind). */
+  /** A URL a local client can use (`http://127.0.0.1:8081` for a wildcard bind; `https://` when serving TLS). */
   url: string;
+}
+
+/** HTTPS with TLS 1.2 at least, as controller-runtime's metrics server. */
+function tlsOptions(pair: PemKeyPair): SecureContextOptions {
+  return { cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' };
 }
 
 export interface ObservabilityServerOptions {
@@ -38,6 +54,10 @@ export interface ObservabilityServerOptions {
   liveness?: HealthChecks;
   /** Serve `/readyz` from these checks. */
   readiness?: HealthChecks;
+  /** Serve HTTPS with this certificate (loaded by `listen()`, reloaded when it changes). */
+  certificate?: ServingCertificate;
+  /** Allow `/metrics` only to requests it authorizes; health endpoints are never guarded. */
+  authorizer?: RequestAuthorizer;
   logger?: Logger;
   /** After `close()`, connections still open this long are destroyed (default 2 s). */
   forceCloseAfterMs?: number;
@@ -59,7 +79,7 @@ export class ObservabilityServer {
   readonly #bind: BindAddress;
   readonly #options: ObservabilityServerOptions;
   readonly #logger: Logger;
-  readonly #server: Server;
+  readonly #server: Server | HttpsServer;
   readonly #sockets = new Set<Socket>();
   #address: BoundAddress | undefined;
   #closing: Promise<void> | undefined;
@@ -70,13 +90,17 @@ export class ObservabilityServer {
     this.#bind = bind;
     this.#options = options;
     this.#logger = (options.logger ?? silentLogger).child({ component: 'http-server' });
-    this.#server = createServer((request, response) => {
+    const handler = (request: IncomingMessage, response: ServerResponse) => {
       this.#handle(request, response).catch((error: unknown) => {
         this.#logger.error({ err: error, url: request.url }, 'observability request failed');
         if (!response.headersSent) send(response, 500, 'internal server error\n');
         else response.destroy();
       });
-    });
+    };
+    // The certificate is set by listen(); until then no handshake can succeed.
+    this.#server = options.certificate ? createHttpsServer({ minVersion: 'TLSv1.2' }, handler) : createServer(handler);
+    // A client that fails the handshake (e.g. plain HTTP on the HTTPS port) is its own problem.
+    this.#server.on('tlsClientError', (error: Error) => this.#logger.debug({ err: error }, 'TLS handshake failed'));
     // Malformed requests: answer 400 if possible, never let the error escape.
     this.#server.on('clientError', (_error, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -102,8 +126,20 @@ export class ObservabilityServer {
     return this.#address;
   }
 
-  listen(): Promise<BoundAddress> {
+  /** Whether this server speaks HTTPS. */
+  get secure(): boolean {
+    return this.#options.certificate !== undefined;
+  }
+
+  async listen(): Promise<BoundAddress> {
+    const certificate = this.#options.certificate;
+    if (certificate) {
+      const server = this.#server as HttpsServer;
+      server.setSecureContext(tlsOptions(await certificate.start()));
+      certificate.onChange((pair) => server.setSecureContext(tlsOptions(pair)));
+    }
     const { host, port } = this.#bind;
+    const scheme = certificate ? 'https' : 'http';
     return new Promise<BoundAddress>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
         this.#server.off('listening', onListening);
@@ -120,10 +156,19 @@ export class ObservabilityServer {
         const info = this.#server.address() as AddressInfo;
         const wildcard = info.address === '::' || info.address === '0.0.0.0';
         const urlHost = wildcard ? '127.0.0.1' : info.address;
-        this.#address = { host: info.address, port: info.port, url: `http://${formatHostPort(urlHost, info.port)}` };
+        this.#address = { host: info.address, port: info.port, url: `${scheme}://${formatHostPort(urlHost, info.port)}` };
         // Later runtime errors (rare once listening) must not become uncaught exceptions.
         this.#server.on('error', (error) => this.#logger.error({ err: error }, 'observability server error'));
-        this.#logger.info({ address: formatHostPort(info.address, info.port), paths: this.paths }, 'observability endpoints listening');
+        this.#logger.info(
+          {
+            address: formatHostPort(info.address, info.port),
+            paths: this.paths,
+            scheme,
+            ...(certificate ? { certificate: certificate.source } : {}),
+            authorization: this.#options.authorizer ? 'TokenReview+SubjectAccessReview' : 'none',
+          },
+          'observability endpoints listening',
+        );
         resolve(this.#address);
       };
       this.#server.once('error', onError);
@@ -134,6 +179,7 @@ export class ObservabilityServer {
 
   /** Stops accepting connections, then waits for open ones (destroying stragglers after the grace period). */
   close(): Promise<void> {
+    this.#options.certificate?.stop();
     this.#closing ??= new Promise<void>((resolve) => {
       if (!this.#server.listening) {
         resolve();
@@ -166,13 +212,16 @@ export class ObservabilityServer {
       send(response, 405, 'method not allowed\n');
       return;
     }
-    await route(url, response);
+    await route(url, response, request);
   }
 
-  #route(path: string): ((url: URL, response: ServerResponse) => Promise<void>) | undefined {
+  #route(path: string): ((url: URL, response: ServerResponse, request: IncomingMessage) => Promise<void>) | undefined {
     const { registry, liveness, readiness } = this.#options;
     if (path === '/metrics' && registry) {
-      return async (_url, response) => send(response, 200, await registry.metrics(), registry.contentType);
+      return async (_url, response, request) => {
+        if (!(await this.#authorized(request, response, path))) return;
+        send(response, 200, await registry.metrics(), registry.contentType);
+      };
     }
     for (const [prefix, checks, endpoint] of [
       ['/healthz', liveness, 'healthz'],
@@ -192,6 +241,30 @@ export class ObservabilityServer {
       }
     }
     return undefined;
+  }
+
+  /** Answers 401/403/500 and returns false unless the authorizer (if any) lets the request through. */
+  async #authorized(request: IncomingMessage, response: ServerResponse, path: string): Promise<boolean> {
+    const authorizer = this.#options.authorizer;
+    if (authorizer === undefined) return true;
+    const decision = await authorizer.authorize(request.headers.authorization, request.method ?? 'GET', path);
+    switch (decision.status) {
+      case 200:
+        return true;
+      case 401:
+        this.#logger.debug({ path, reason: decision.reason }, 'metrics request not authenticated');
+        response.setHeader('WWW-Authenticate', 'Bearer realm="flotilla"');
+        send(response, 401, 'Unauthorized\n');
+        return false;
+      case 403:
+        this.#logger.debug({ path, user: decision.user.username, reason: decision.reason }, 'metrics request not authorized');
+        send(response, 403, `Authorization denied for user ${decision.user.username}\n`);
+        return false;
+      case 500:
+        this.#logger.error({ err: decision.error, path }, decision.reason);
+        send(response, 500, `${decision.reason}\n`);
+        return false;
+    }
   }
 
   async #serveChecks(checks: HealthChecks, endpoint: string, url: URL, response: ServerResponse): Promise<void> {
@@ -221,6 +294,8 @@ export interface ObservabilityServersOptions {
   metricsBindAddress: string | number;
   /** `health.bindAddress` from the config; 0 disables `/healthz` and `/readyz`. */
   healthBindAddress: string | number;
+  /** `metrics.secure`: `/metrics` over HTTPS, for authorized tokens only. */
+  metricsSecurity?: { certificate: ServingCertificate; authorizer: RequestAuthorizer } | undefined;
   registry: Registry;
   liveness: HealthChecks;
   readiness: HealthChecks;
@@ -229,18 +304,24 @@ export interface ObservabilityServersOptions {
 
 /**
  * The servers the configuration asks for: none, one (both endpoints on one
- * address, or one disabled) or two. Create, then `listen()` each.
+ * address, or one disabled) or two. Create, then `listen()` each. Secure
+ * metrics never share a server with the health probes.
  */
 export function createObservabilityServers(options: ObservabilityServersOptions): ObservabilityServer[] {
   const metrics = parseBindAddress(options.metricsBindAddress);
   const health = parseBindAddress(options.healthBindAddress);
   const common = options.logger === undefined ? {} : { logger: options.logger };
   const healthEndpoints = { liveness: options.liveness, readiness: options.readiness };
-  if (metrics !== null && health !== null && String(options.metricsBindAddress) === String(options.healthBindAddress)) {
+  const sameAddress = metrics !== null && health !== null && String(options.metricsBindAddress) === String(options.healthBindAddress);
+  // Port 0: each server gets a free port of its own, so secure metrics can still be apart from the probes.
+  if (sameAddress && options.metricsSecurity && metrics.port !== 0) {
+    throw new RangeError('secure metrics cannot share health.bindAddress: the health probes stay plain HTTP');
+  }
+  if (sameAddress && !options.metricsSecurity) {
     return [new ObservabilityServer({ bindAddress: metrics, registry: options.registry, ...healthEndpoints, ...common })];
   }
   const servers: ObservabilityServer[] = [];
-  if (metrics !== null) servers.push(new ObservabilityServer({ bindAddress: metrics, registry: options.registry, ...common }));
+  if (metrics !== null) servers.push(new ObservabilityServer({ bindAddress: metrics, registry: options.registry, ...options.metricsSecurity, ...common }));
   if (health !== null) servers.push(new ObservabilityServer({ bindAddress: health, ...healthEndpoints, ...common }));
   return servers;
 }

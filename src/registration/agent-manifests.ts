@@ -27,7 +27,8 @@ import {
 
 const RBAC = 'rbac.authorization.k8s.io';
 export const HEALTH_PORT = 8081;
-export const METRICS_PORT = 8080;
+/** Secure metrics (HTTPS, TokenReview + SubjectAccessReview against the downstream cluster), as the controller's. */
+export const METRICS_PORT = 8443;
 /** The image's working directory holds dist/; its ENTRYPOINT is `run --no-local`, hence an explicit command. */
 export const AGENT_COMMAND = ['node', 'dist/src/cli/main.js'] as const;
 
@@ -52,7 +53,7 @@ export function agentConfigYaml(agentNamespace: string, logLevel = 'info'): stri
 # fields not set here take their defaults. Written by \`flotilla cluster add\`.
 ${stringifyYaml({
   leaderElection: { enabled: true, namespace: agentNamespace, leaseName: AGENT_LEADER_LEASE },
-  metrics: { bindAddress: `:${METRICS_PORT}` },
+  metrics: { bindAddress: `:${METRICS_PORT}`, secure: true },
   health: { bindAddress: `:${HEALTH_PORT}` },
   log: { level: logLevel },
 })}`;
@@ -93,6 +94,10 @@ export function agentDownstreamObjects(options: AgentInstallOptions): Kubernetes
       rules: [
         { apiGroups: ['*'], resources: ['*'], verbs: ['*'] },
         { nonResourceURLs: ['*'], verbs: ['*'] },
+        // Covered by the wildcard, but spelled out so that narrowing it keeps
+        // secure metrics working: each scrape is a TokenReview and a SubjectAccessReview.
+        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
       ],
     } as KubernetesObject,
     {

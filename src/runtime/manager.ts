@@ -9,6 +9,10 @@ import { HealthChecks, livenessChecks } from '../observability/health-checks.ts'
 import { createObservabilityServers, type BoundAddress, type ObservabilityServer } from '../observability/http-server.ts';
 import type { Logger } from '../observability/logger.ts';
 import { createRegistry } from '../observability/metrics.ts';
+import { KubeAccessReviewer } from '../observability/kube-access-reviewer.ts';
+import { RequestAuthorizer } from '../observability/metrics-auth.ts';
+import { ServingCertificate } from '../observability/serving-certificate.ts';
+import { parseBindAddress } from '../config/bind-address.ts';
 import { ActorSystem, type KeyScheduler, type KeySchedulerOptions } from './actors/index.ts';
 import { ApiFlowControl } from './api-flow-control.ts';
 import type { BackoffSettings } from './informer/backoff-manager.ts';
@@ -47,6 +51,12 @@ export interface ManagerOptions {
   leaderElectionLease?: { client: LeaseClient; namespace: string; name: string };
   /** Worker threads of the selector pool, overriding the config (the agent matches no selectors: 0). */
   selectorPoolThreads?: number;
+  /**
+   * The cluster that authenticates and authorizes scrapes of secure metrics
+   * (TokenReview, SubjectAccessReview): the one whose Prometheus scrapes this
+   * process. Default `kubeConfig`; the agent's is its downstream cluster.
+   */
+  metricsAuthKubeConfig?: KubeConfig;
 }
 
 /**
@@ -73,6 +83,8 @@ export class Manager {
   #config: FlotillaConfig;
   readonly #monitor: EventLoopMonitor;
   readonly #servers: ObservabilityServer[];
+  /** Asks for TokenReviews and SubjectAccessReviews (secure metrics only). */
+  readonly #metricsAuthClient: KubeClient | undefined;
   readonly #elector: LeaderElector | undefined;
   /** Aborted when shutdown begins: readiness fails, nothing new is gated in. */
   readonly #stopping = new AbortController();
@@ -137,7 +149,23 @@ export class Manager {
       return unsynced.length === 0 ? true : { ok: false, reason: `waiting for first LIST of ${unsynced.join(', ')}` };
     });
     this.readiness.add('shutdown', () => (this.#stopping.signal.aborted ? { ok: false, reason: 'shutting down' } : true));
+    const secureMetrics = config.metrics.secure && parseBindAddress(config.metrics.bindAddress) !== null;
+    // A client of its own, outside the reconcilers' flow control: a scrape
+    // must not wait for a reconcile slot, nor its reviews steer the limit.
+    this.#metricsAuthClient = secureMetrics
+      ? new KubeClient({
+          kubeConfig: opts.metricsAuthKubeConfig ?? opts.kubeConfig,
+          registry: this.registry,
+          logger: this.log.child({ component: 'metrics-auth-client' }),
+          requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+          userAgent: 'flotilla-metrics-auth',
+        })
+      : undefined;
     this.#servers = createObservabilityServers({
+      metricsSecurity: this.#metricsAuthClient && {
+        certificate: new ServingCertificate({ certDir: config.metrics.certDir, logger: this.log }),
+        authorizer: new RequestAuthorizer({ reviewer: new KubeAccessReviewer(this.#metricsAuthClient) }),
+      },
       metricsBindAddress: config.metrics.bindAddress,
       healthBindAddress: config.health.bindAddress,
       registry: this.registry,
@@ -353,7 +381,7 @@ export class Manager {
           await Promise.all(this.#servers.map((s) => s.close()));
         },
       ],
-      ['close api client', async () => Promise.all([this.client.close(), this.#eventClient?.close()]).then(() => undefined)],
+      ['close api client', async () => Promise.all([this.client.close(), this.#eventClient?.close(), this.#metricsAuthClient?.close()]).then(() => undefined)],
     ];
   }
 }

@@ -121,7 +121,7 @@ test('Bundles with identical resources share one Content', async () => {
   // a and b were reconciled together, both before C1 reached the cache: one create between them, not one each (and a 409).
   const metrics = await flotilla.metrics();
   assert.equal(metrics.sum('flotilla_writes_total', { kind: 'Content', verb: 'create' }), 4, 'one Content create per distinct resources');
-  assert.equal(metrics.sum('rest_client_requests_total', { resource: 'contents.flotilla.dev', code: '409' }), 0, 'no Content create answered 409');
+  assert.equal(metrics.sum('flotilla_api_requests_total', { resource: 'contents.flotilla.dev', code: '409' }), 0, 'no Content create answered 409');
 });
 
 test('a Bundle without spec.resources deploys the Content of no resources, as resources: [] does', async () => {
@@ -292,7 +292,7 @@ test('deleting the workspace namespace leaves nothing of it behind', async () =>
 test('a ClusterGroup deleted while its status is being written is done, not a failed reconcile', async () => {
   const { admin } = env;
   const notFoundStatusWrites = async () =>
-    (await flotilla.metrics()).sum('rest_client_requests_total', { resource: 'clustergroups.flotilla.dev/status', code: '404' });
+    (await flotilla.metrics()).sum('flotilla_api_requests_total', { resource: 'clustergroups.flotilla.dev/status', code: '404' });
   const logsBefore = flotilla.logs.length;
   // Deleting each group right after creating it races the status write its
   // creation triggers; rounds continue until that race was lost at least once.

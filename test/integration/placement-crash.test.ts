@@ -99,7 +99,7 @@ test('SIGKILL mid fan-out, changes while down, restart: exactly the desired Bund
   const writesAtKill = await waitFor(
     async () => {
       const m = await scrapeMetrics(flotilla.metricsUrl, { timeoutMs: 2000 });
-      const n = m.sum('rest_client_requests_total', { verb: ['create', 'apply'], resource: 'bundledeployments.flotilla.dev', code: /2\d\d/ });
+      const n = m.sum('flotilla_api_requests_total', { verb: ['create', 'apply'], resource: 'bundledeployments.flotilla.dev', code: /2\d\d/ });
       return n >= low ? n : undefined;
     },
     { timeoutMs: 120_000, intervalMs: 20, description: `${low} BundleDeployment writes` },

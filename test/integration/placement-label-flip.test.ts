@@ -64,7 +64,7 @@ async function summariesWithDesired(n: number): Promise<number> {
 function printWrites(label: string, before: Metrics, after: Metrics): void {
   console.log(`# ${label}: flotilla_writes_total by kind,verb,reason: ${JSON.stringify(groupDelta(before, after, 'flotilla_writes_total', ['kind', 'verb', 'reason']))}`);
   console.log(
-    `# ${label}: rest_client writes by verb,resource,code: ${JSON.stringify(groupDelta(before, after, 'rest_client_requests_total', ['verb', 'resource', 'code'], { verb: WRITE_VERBS }))}`,
+    `# ${label}: rest_client writes by verb,resource,code: ${JSON.stringify(groupDelta(before, after, 'flotilla_api_requests_total', ['verb', 'resource', 'code'], { verb: WRITE_VERBS }))}`,
   );
 }
 
@@ -132,12 +132,12 @@ test(`labelling a third Cluster env=prod creates exactly ${BUNDLES} BundleDeploy
 
   // Every request the client sent is accounted for by the writes counter:
   // writes the product did not count would show up here.
-  const restWritesOther = delta(before, after, 'rest_client_requests_total', {
+  const restWritesOther = delta(before, after, 'flotilla_api_requests_total', {
     verb: WRITE_VERBS,
     resource: (r) => !/^(bundledeployments|bundles|clusters)\.flotilla\.dev(\/status)?$/.test(r),
   });
   assert.equal(restWritesOther, 0, 'no API writes to other resources (namespaces, contents, events)');
-  const restBdWrites = delta(before, after, 'rest_client_requests_total', { verb: WRITE_VERBS, resource: 'bundledeployments.flotilla.dev', code: /2\d\d/ });
+  const restBdWrites = delta(before, after, 'flotilla_api_requests_total', { verb: WRITE_VERBS, resource: 'bundledeployments.flotilla.dev', code: /2\d\d/ });
   assert.equal(restBdWrites, BUNDLES, 'the API saw exactly the BundleDeployment writes the counter reports');
 
   const bds = await listAll(admin, T.BundleDeployment, { namespace: thirdNs });
@@ -159,10 +159,10 @@ test('a restarted controller over the converged world writes nothing', async () 
   console.log(`# restart: ready and idle after ${Date.now() - restartedAt} ms, ${idle.sum('controller_runtime_reconcile_total')} reconciles`);
   console.log(`# restart: reconciles by controller: ${JSON.stringify(idle.groupBy('controller_runtime_reconcile_total', ['controller', 'result']))}`);
   const writes = idle.groupBy('flotilla_writes_total', ['kind', 'verb', 'reason']);
-  const restWrites = idle.groupBy('rest_client_requests_total', ['verb', 'resource', 'code'], { verb: WRITE_VERBS });
+  const restWrites = idle.groupBy('flotilla_api_requests_total', ['verb', 'resource', 'code'], { verb: WRITE_VERBS });
   assert.ok(idle.sum('controller_runtime_reconcile_total', { controller: /.*bundle.*/i }) >= BUNDLES, 'every Bundle was reconciled');
   assert.equal(idle.sum('flotilla_writes_total'), 0, `no writes after restart: ${JSON.stringify(writes)}`);
-  assert.equal(idle.sum('rest_client_requests_total', { verb: WRITE_VERBS }), 0, `no write requests after restart: ${JSON.stringify(restWrites)}`);
+  assert.equal(idle.sum('flotilla_api_requests_total', { verb: WRITE_VERBS }), 0, `no write requests after restart: ${JSON.stringify(restWrites)}`);
   assert.equal(await countObjects(env.admin, T.BundleDeployment), 3 * BUNDLES, 'the world is unchanged');
 });
 
@@ -179,5 +179,5 @@ test('a resync of the unchanged world writes nothing either', async () => {
   console.log(`# resync: ${resynced} more bundle reconciles, writes ${JSON.stringify(afterResync.groupBy('flotilla_writes_total', ['kind', 'verb', 'reason']))}`);
   assert.ok(resynced >= BUNDLES, `every Bundle was reconciled again by the resync (${resynced})`);
   assert.equal(afterResync.sum('flotilla_writes_total'), 0, 'no writes on resync');
-  assert.equal(afterResync.sum('rest_client_requests_total', { verb: WRITE_VERBS }), 0, 'no write requests on resync');
+  assert.equal(afterResync.sum('flotilla_api_requests_total', { verb: WRITE_VERBS }), 0, 'no write requests on resync');
 });

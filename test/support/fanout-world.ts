@@ -144,7 +144,7 @@ export function bundleDeploymentWrites(m: Metrics): number {
 
 /** BundleDeployment writes the API server answered with 2xx (the client's own count). */
 export function completedBundleDeploymentWrites(m: Metrics): number {
-  return m.sum('rest_client_requests_total', { verb: ['create', 'apply'], resource: 'bundledeployments.flotilla.dev', code: /2\d\d/ });
+  return m.sum('flotilla_api_requests_total', { verb: ['create', 'apply'], resource: 'bundledeployments.flotilla.dev', code: /2\d\d/ });
 }
 
 /**

@@ -165,7 +165,8 @@ export function testConfig(overrides: ConfigOverrides = {}): Record<string, unkn
   const shipped = parseYaml(readFileSync(SHIPPED_CONFIG, 'utf8')) as Record<string, unknown>;
   const testDefaults: ConfigOverrides = {
     leaderElection: { enabled: false },
-    metrics: { bindAddress: '127.0.0.1:0' },
+    // Loopback plain HTTP: tests scrape without a token (README: Metrics).
+    metrics: { bindAddress: '127.0.0.1:0', secure: false },
     health: { bindAddress: '127.0.0.1:0' },
   };
   return deepMerge(deepMerge(shipped, testDefaults as Record<string, unknown>), overrides as Record<string, unknown>);

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../../observability/logger.ts';
-import type { RequestSpec, Verb } from './api-types.ts';
-import type { ClientMetrics } from './client-metrics.ts';
+import type { RequestSpec } from './api-types.ts';
+import { RequestMetrics, type ClientMetrics } from './client-metrics.ts';
 import { buildUrl, type ApiConnection, type Connection } from './connection.ts';
 import type { RequestFlowControl } from './flow-control.ts';
 import { parseRetryAfter, toApiError } from './responses.ts';
@@ -27,13 +27,13 @@ interface RawResponse {
 }
 
 /**
- * Sends requests to the API server: every one rate limited, counted by
- * verb/resource/code, bounded by a client-side timeout, and retried when the
+ * Sends requests to the API server: every one rate limited, counted
+ * (client-metrics.ts), bounded by a client-side timeout, and retried when the
  * server asks to be asked again later, exactly as client-go does.
  */
 export class RestTransport {
   readonly connection: ApiConnection;
-  readonly metrics: ClientMetrics;
+  readonly metrics: RequestMetrics;
   readonly #limiter: TokenBucket;
   readonly #log: Logger;
   readonly #requestTimeoutMs: number;
@@ -43,7 +43,7 @@ export class RestTransport {
 
   constructor(opts: RestTransportOptions) {
     this.connection = opts.connection;
-    this.metrics = opts.metrics;
+    this.metrics = new RequestMetrics(opts.metrics, opts.connection.server);
     this.#limiter = opts.limiter;
     this.#log = opts.logger;
     this.#requestTimeoutMs = opts.requestTimeoutMs;
@@ -53,9 +53,9 @@ export class RestTransport {
   }
 
   /** Waits for the client-side rate limiter, then hands out the connection to send on. */
-  async admit(verb: Verb): Promise<Connection> {
+  async admit(method: string): Promise<Connection> {
     const waited = await this.#limiter.take();
-    this.metrics.rateLimiterWait.labels(verb).observe(waited / 1000);
+    this.metrics.rateLimited(method, waited / 1000);
     return this.connection.get();
   }
 
@@ -77,7 +77,7 @@ export class RestTransport {
       const retryable =
         response.retryAfterSeconds !== undefined && (response.status === 429 || response.status >= 500);
       if (!retryable || attempt >= this.#maxThrottleRetries || spec.signal?.aborted) throw error;
-      this.metrics.retries.labels(spec.verb, spec.resource, String(response.status)).inc();
+      this.metrics.retried(spec.method, response.status);
       const waitMs = Math.min(response.retryAfterSeconds! * 1000, 60_000);
       this.#log.debug({ verb: spec.verb, resource: spec.resource, code: response.status, waitMs }, 'server asked to retry later');
       await sleep(waitMs, undefined, spec.signal ? { signal: spec.signal } : undefined).catch(() => undefined);
@@ -100,7 +100,7 @@ export class RestTransport {
   }
 
   async #send(spec: RequestSpec): Promise<RawResponse> {
-    const conn = await this.admit(spec.verb);
+    const conn = await this.admit(spec.method);
     const url = buildUrl(conn.baseUrl, spec.path, spec.query);
     const payload =
       spec.body === undefined ? undefined : Buffer.from(typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body));
@@ -108,8 +108,7 @@ export class RestTransport {
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
     const started = performance.now();
-    const inFlight = this.metrics.inFlight.labels(spec.verb);
-    inFlight.inc();
+    const ended = this.metrics.started(spec.verb, spec.resource);
     try {
       const res = await new Promise<RawResponse>((resolve, reject) => {
         const req = conn.transport.request(
@@ -140,17 +139,17 @@ export class RestTransport {
         req.end(payload);
       });
       if (res.status === 401) this.connection.invalidate();
-      this.metrics.requests.labels(spec.verb, spec.resource, String(res.status)).inc();
+      this.metrics.completed(spec.verb, spec.method, spec.resource, res.status);
       this.#flow?.observe({ verb: spec.verb, resource: spec.resource, status: res.status, startedAt: started, latencyMs: performance.now() - started });
       return res;
     } catch (err) {
-      this.metrics.requests.labels(spec.verb, spec.resource, '<error>').inc();
+      this.metrics.completed(spec.verb, spec.method, spec.resource, '<error>');
       throw timeout.aborted && !spec.signal?.aborted
         ? Object.assign(new Error(`${spec.verb} ${spec.resource}: client timeout after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })
         : err;
     } finally {
-      inFlight.dec();
-      this.metrics.duration.labels(spec.verb, spec.resource).observe((performance.now() - started) / 1000);
+      ended();
+      this.metrics.latency(spec.method, (performance.now() - started) / 1000);
     }
   }
 }

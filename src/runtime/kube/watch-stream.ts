@@ -27,11 +27,10 @@ export async function streamWatch<T extends KubeObject>(
 ): Promise<void> {
   const { resource, idleTimeoutMs, signal } = request;
   const metrics = transport.metrics;
-  const conn = await transport.admit('watch');
+  const conn = await transport.admit('GET');
   const url = buildUrl(conn.baseUrl, request.path, request.query);
   const started = performance.now();
-  const inFlight = metrics.inFlight.labels('watch');
-  inFlight.inc();
+  const ended = metrics.started('watch', resource);
   try {
     await new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -46,8 +45,8 @@ export async function streamWatch<T extends KubeObject>(
       let idle: NodeJS.Timeout = setTimeout(() => {}, 0);
       const req = conn.transport.request(url, { method: 'GET', agent: conn.agent, headers: transport.headers(conn) }, (res) => {
         const status = res.statusCode ?? 0;
-        metrics.requests.labels('watch', resource, String(status)).inc();
-        metrics.duration.labels('watch', resource).observe((performance.now() - started) / 1000);
+        metrics.completed('watch', 'GET', resource, status);
+        metrics.latency('GET', (performance.now() - started) / 1000);
         if (status !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
@@ -84,12 +83,12 @@ export async function streamWatch<T extends KubeObject>(
       signal?.addEventListener('abort', onAbort, { once: true });
       if (signal?.aborted) onAbort();
       req.on('error', (err) => {
-        if (!settled) metrics.requests.labels('watch', resource, '<error>').inc();
+        if (!settled) metrics.completed('watch', 'GET', resource, '<error>');
         finish(err);
       });
       req.end();
     });
   } finally {
-    inFlight.dec();
+    ended();
   }
 }

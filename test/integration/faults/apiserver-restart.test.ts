@@ -62,7 +62,7 @@ test('API server restart: watches re-established, a change made while it was dow
   const idsBefore = identities(bdsBefore);
   const metricsBefore = await proc.metrics();
   // Watches the API server accepted (HTTP 200), per resource.
-  const openWatches = (m: Metrics) => m.groupBy('rest_client_requests_total', ['resource'], { verb: 'watch', code: '200' });
+  const openWatches = (m: Metrics) => m.groupBy('flotilla_api_requests_total', ['resource'], { verb: 'watch', code: '200' });
   const watchesBefore = openWatches(metricsBefore);
   assert.equal(Object.keys(watchesBefore).length, 7, `seven informers watch (${JSON.stringify(watchesBefore)})`);
 
@@ -131,7 +131,7 @@ test('API server restart: watches re-established, a change made while it was dow
   assert.equal(delta(metricsBefore, metricsAfter, 'flotilla_writes_total', { kind: 'BundleDeployment', verb: 'delete' }), 0, 'no deletes');
   const relists = delta(metricsBefore, metricsAfter, 'flotilla_reflector_relists_total');
   const watchErrors = delta(metricsBefore, metricsAfter, 'flotilla_reflector_watch_restarts_total', { reason: ['error', 'expired'] });
-  const throttled = delta(metricsBefore, metricsAfter, 'rest_client_requests_total', { verb: ['list', 'watch'], code: '429' });
+  const throttled = delta(metricsBefore, metricsAfter, 'flotilla_api_requests_total', { verb: ['list', 'watch'], code: '429' });
   console.log(`# informer LIST/WATCH answered 429 after the restart (storage initializing, Retry-After believed): ${throttled}`);
   console.log(`# watches: before ${JSON.stringify(watchesBefore)}, after ${JSON.stringify(watchesAfter)}; ${relists} relists; ${watchErrors} failed watch restarts`);
 

@@ -74,7 +74,7 @@ test('etcd stall mid fan-out of 3,000 BundleDeployments: afterwards exactly the 
   const third = Math.floor(desired / 3);
   const writesAtStall = await waitFor(
     async () => {
-      const n = (await scrapeMetrics(proc.metricsUrl, { timeoutMs: 2000 })).sum('rest_client_requests_total', { ...bdWrites, code: /2\d\d/ });
+      const n = (await scrapeMetrics(proc.metricsUrl, { timeoutMs: 2000 })).sum('flotilla_api_requests_total', { ...bdWrites, code: /2\d\d/ });
       return n >= third ? n : undefined;
     },
     { timeoutMs: 240_000, intervalMs: 50, description: `${third} BundleDeployment writes` },
@@ -123,11 +123,11 @@ test('etcd stall mid fan-out of 3,000 BundleDeployments: afterwards exactly the 
   assert.equal(new Set(all.map((bd) => `${bd.metadata.namespace}/${bd.metadata.name}`)).size, desired, 'no duplicates');
   assert.equal(all.filter((bd) => bd.metadata.deletionTimestamp).length, 0, 'none terminating');
 
-  const attempts = m.sum('rest_client_requests_total', bdWrites);
-  const succeeded = m.sum('rest_client_requests_total', { ...bdWrites, code: /2\d\d/ });
+  const attempts = m.sum('flotilla_api_requests_total', bdWrites);
+  const succeeded = m.sum('flotilla_api_requests_total', { ...bdWrites, code: /2\d\d/ });
   const failed = attempts - succeeded;
   const deletes = m.sum('flotilla_writes_total', { kind: 'BundleDeployment', verb: 'delete' });
-  const byCode = m.groupBy('rest_client_requests_total', ['code'], bdWrites);
+  const byCode = m.groupBy('flotilla_api_requests_total', ['code'], bdWrites);
   console.log(`# BundleDeployment writes: ${attempts} sent, ${succeeded} succeeded, ${failed} failed; by code ${JSON.stringify(byCode)}; ${deletes} deletes`);
   assert.equal(deletes, 0, 'nothing to delete in a pure fan-out, and nothing was');
   assert.ok(failed >= 1, 'writes did fail during the stall');

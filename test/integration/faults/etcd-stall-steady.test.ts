@@ -180,8 +180,8 @@ test('etcd stall in steady state: no exit, nothing deleted or recreated, no stat
 
   // The writes the changes needed did meet the stall, and were retried.
   const failedWrites =
-    delta(metricsBefore, metricsAfter, 'rest_client_requests_total', { verb: ['create', 'apply', 'patch'] }) -
-    delta(metricsBefore, metricsAfter, 'rest_client_requests_total', { verb: ['create', 'apply', 'patch'], code: /2\d\d/ });
+    delta(metricsBefore, metricsAfter, 'flotilla_api_requests_total', { verb: ['create', 'apply', 'patch'] }) -
+    delta(metricsBefore, metricsAfter, 'flotilla_api_requests_total', { verb: ['create', 'apply', 'patch'], code: /2\d\d/ });
   console.log(`# controller writes that failed during the stall: ${failedWrites}`);
   assert.ok(failedWrites >= 1, 'writes failed during the stall');
 

@@ -95,7 +95,7 @@ test('SIGKILL the leader mid fan-out: the standby takes over, converges, and wri
   assert.equal(status.signal, 'SIGKILL');
   assert.equal(holderAtKill, leaderId, 'the replica killed was still the leader');
   const leaderSent = bundleDeploymentWrites(lastScrape);
-  const leaderInFlight = lastScrape.sum('rest_client_requests_in_flight');
+  const leaderInFlight = lastScrape.sum('flotilla_api_requests_in_flight');
   const standbyBefore = await standby.metrics();
   assert.equal(bundleDeploymentWrites(standbyBefore), 0, 'the standby wrote nothing while it was standby');
   assert.equal(standbyBefore.sum('leader_election_master_status'), 0, 'the standby was not leading');

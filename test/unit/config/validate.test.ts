@@ -37,7 +37,9 @@ describe('config defaults', () => {
       [config.leaderElection.leaseDurationSeconds, config.leaderElection.renewDeadlineSeconds, config.leaderElection.retryPeriodSeconds],
       [15, 10, 2],
     );
-    assert.equal(config.metrics.bindAddress, ':8080');
+    assert.equal(config.metrics.bindAddress, ':8443');
+    assert.equal(config.metrics.secure, true);
+    assert.equal(config.metrics.certDir, '');
     assert.equal(config.health.bindAddress, ':8081');
     assert.equal(config.log.level, 'info');
   });
@@ -53,6 +55,17 @@ describe('config defaults', () => {
     const config = parseConfigText('concurrency:\napi:\n  qps:\n', FILE);
     assert.deepEqual(config.concurrency, defaultConfig().concurrency);
     assert.equal(config.api.qps, 0);
+  });
+
+  it('lets plain-HTTP metrics share the health address, and disabled endpoints never conflict', () => {
+    const shared = parseConfigText('metrics:\n  bindAddress: ":9000"\n  secure: false\nhealth:\n  bindAddress: ":9000"\n', FILE);
+    assert.equal(shared.health.bindAddress, ':9000');
+    const anyPort = parseConfigText('metrics:\n  bindAddress: "127.0.0.1:0"\nhealth:\n  bindAddress: "127.0.0.1:0"\n', FILE);
+    assert.equal(anyPort.metrics.secure, true, 'port 0: each server gets its own free port');
+    const disabled = parseConfigText('metrics:\n  bindAddress: "0"\nhealth:\n  bindAddress: "0"\n', FILE);
+    assert.equal(disabled.metrics.bindAddress, '0');
+    const withCerts = parseConfigText('metrics:\n  certDir: /etc/certs\n', FILE);
+    assert.equal(withCerts.metrics.certDir, '/etc/certs');
   });
 
   it('accepts an unquoted 0 as "disabled" for bind addresses', () => {
@@ -198,6 +211,21 @@ describe('config validation messages', () => {
       name: 'metrics and health on one port with different hosts',
       yaml: 'metrics:\n  bindAddress: ":9000"\nhealth:\n  bindAddress: "127.0.0.1:9000"\n',
       expect: ['health.bindAddress must differ in port from metrics.bindAddress (":9000") or equal it exactly'],
+    },
+    {
+      name: 'secure metrics sharing the plain-HTTP health address',
+      yaml: 'metrics:\n  bindAddress: ":9000"\nhealth:\n  bindAddress: ":9000"\n',
+      expect: ['health.bindAddress must differ from metrics.bindAddress when metrics.secure is true', 'got ":9000"'],
+    },
+    {
+      name: 'a certificate directory for plain-HTTP metrics',
+      yaml: 'metrics:\n  secure: false\n  certDir: /etc/certs\n',
+      expect: ['metrics.certDir is only used when metrics.secure is true', 'got "/etc/certs"'],
+    },
+    {
+      name: 'metrics.secure not a boolean',
+      yaml: 'metrics:\n  secure: "yes"\n',
+      expect: ['metrics.secure must be'],
     },
     {
       name: 'backoff bounds inverted',

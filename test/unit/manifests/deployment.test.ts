@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { CONFIG_DIR, renderKustomization, type Manifest } from './kustomize.ts';
 
 interface Probe {
-  httpGet?: { path: string; port: string | number };
+  httpGet?: { path: string; port: string | number; scheme?: string };
 }
 interface Container {
   name: string;
@@ -47,7 +47,7 @@ const configMap = objects.find((o) => o.kind === 'ConfigMap') as Manifest & { da
 const shippedConfig = parseYaml(readFileSync(join(CONFIG_DIR, 'flotilla.yaml'), 'utf8')) as {
   leaderElection: { enabled: boolean; namespace: string };
   shutdown: { timeoutSeconds: number };
-  metrics: { bindAddress: string };
+  metrics: { bindAddress: string; secure: boolean };
   health: { bindAddress: string };
 };
 const portOf = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
@@ -80,9 +80,11 @@ test('the Deployment has the restricted securityContext', () => {
   assert.equal(sc.privileged ?? false, false);
 });
 
-test('probes and ports match the shipped config: liveness /healthz and readiness /readyz on 8081, metrics on 8080', () => {
+test('probes and ports match the shipped config: liveness /healthz and readiness /readyz on 8081 (plain HTTP), secure metrics on 8443', () => {
   const ports = Object.fromEntries((container.ports ?? []).map((p) => [p.name, p.containerPort]));
-  assert.equal(ports.metrics, 8080);
+  assert.equal(ports.metrics, 8443);
+  assert.equal(shippedConfig.metrics.secure, true, 'in-cluster metrics are HTTPS with TokenReview/SubjectAccessReview');
+  for (const probe of [container.livenessProbe, container.readinessProbe]) assert.equal(probe?.httpGet?.scheme ?? 'HTTP', 'HTTP');
   assert.equal(ports.health, 8081);
   assert.equal(ports.metrics, portOf(shippedConfig.metrics.bindAddress));
   assert.equal(ports.health, portOf(shippedConfig.health.bindAddress));
@@ -98,6 +100,7 @@ test('probes and ports match the shipped config: liveness /healthz and readiness
   for (const [key, value] of Object.entries(service.spec.selector)) assert.equal(deployment.spec.template.metadata.labels[key], value, `Service selector ${key}`);
   const metricsPort = service.spec.ports.find((p) => p.name === 'metrics');
   assert.equal(metricsPort?.targetPort, 'metrics');
+  assert.equal(metricsPort?.port, 8443);
 });
 
 test('resources have requests and a memory limit', () => {

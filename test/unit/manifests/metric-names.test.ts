@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { globSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_DIR, readYamlDocuments, REPO_ROOT } from './kustomize.ts';
+import { createRegistry } from '../../../src/observability/metrics.ts';
 
 /**
  * The dashboard and the alerts must query metrics the controller documents
@@ -19,7 +20,7 @@ export function documentedMetrics(readme: string): Set<string> {
   const names = new Set<string>();
   for (const [, code] of section.matchAll(/`([^`]+)`/g)) {
     const name = (code ?? '').replace(/\{.*$/, '');
-    if (/^[a-z_][a-z0-9_]*_[a-z0-9_]+$/.test(name) && /_(total|seconds|depth|workers|reconciles|keys|status|flight|objects|threads|limit)$/.test(name)) names.add(name);
+    if (/^[a-z_][a-z0-9_]*_[a-z0-9_]+$/.test(name) && /_(total|seconds|depth|workers|reconciles|keys|status|flight|objects|threads|limit|bytes|successful|fds|handles)$/.test(name)) names.add(name);
   }
   return names;
 }
@@ -62,7 +63,10 @@ const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 const documented = documentedMetrics(readme);
 
 test('the README Metrics section lists the metric names (sanity check of the parser)', () => {
-  for (const name of ['workqueue_depth', 'controller_runtime_reconcile_total', 'leader_election_master_status', 'flotilla_pool_tasks_total']) {
+  for (const name of [
+    'workqueue_depth', 'controller_runtime_reconcile_total', 'leader_election_master_status', 'flotilla_pool_tasks_total',
+    'flotilla_config_reloads_total', 'flotilla_config_last_reload_successful', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds',
+  ]) {
     assert.ok(documented.has(name), `${name} in ${[...documented].join(', ')}`);
   }
   assert.deepEqual(metricsInExpr('histogram_quantile(0.99, sum by (le, name) (rate(workqueue_queue_duration_seconds_bucket{pod=~"$pod"}[5m])))'), [
@@ -136,4 +140,13 @@ test('the PrometheusRule alerts query only metrics documented in the README, and
   }
   const noLeader = rules.find((r) => r.expr.includes('leader_election_master_status'));
   assert.match(noLeader?.expr.replace(/\{[^}]*\}/g, '') ?? '', /max\(leader_election_master_status\)\s*==\s*0/);
+});
+
+test('every metric the README documents is exported: registered in the source, or one of prom-client\'s default metrics', async () => {
+  const source = globSync('src/**/*.ts', { cwd: REPO_ROOT })
+    .map((file) => readFileSync(join(REPO_ROOT, file), 'utf8'))
+    .join('\n');
+  const defaults = new Set((await createRegistry().getMetricsAsJSON()).map((m) => m.name));
+  const missing = [...documented].filter((name) => !defaults.has(name) && !source.includes(`'${name}'`));
+  assert.deepEqual(missing, [], 'documented metrics that nothing registers');
 });

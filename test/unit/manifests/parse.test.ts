@@ -87,7 +87,10 @@ test('config/prometheus renders a ServiceMonitor and a PrometheusRule that selec
   const objects = renderKustomization(join(CONFIG_DIR, 'prometheus'));
   assert.deepEqual(objects.map((o) => o.kind).sort(), ['PrometheusRule', 'ServiceMonitor']);
   const monitor = objects.find((o) => o.kind === 'ServiceMonitor') as unknown as {
-    spec: { selector: { matchLabels: Record<string, string> }; endpoints: Array<{ port: string; path: string }> };
+    spec: {
+      selector: { matchLabels: Record<string, string> };
+      endpoints: Array<{ port: string; path: string; scheme?: string; bearerTokenFile?: string; tlsConfig?: Record<string, unknown> }>;
+    };
   };
   const service = renderKustomization(join(CONFIG_DIR, 'manager')).find((o) => o.kind === 'Service') as unknown as {
     metadata: { labels: Record<string, string> };
@@ -96,6 +99,10 @@ test('config/prometheus renders a ServiceMonitor and a PrometheusRule that selec
   for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) assert.equal(service.metadata.labels[key], value, `Service label ${key}`);
   assert.ok(service.spec.ports.some((p) => p.name === monitor.spec.endpoints[0]?.port));
   assert.equal(monitor.spec.endpoints[0]?.path, '/metrics');
+  // Secure metrics: HTTPS, with the Prometheus ServiceAccount's token for the TokenReview.
+  assert.equal(monitor.spec.endpoints[0]?.scheme, 'https');
+  assert.equal(monitor.spec.endpoints[0]?.bearerTokenFile, '/var/run/secrets/kubernetes.io/serviceaccount/token');
+  assert.ok(monitor.spec.endpoints[0]?.tlsConfig, 'tlsConfig');
 });
 
 test('the renderer refuses a generator file outside the kustomization root, as kustomize does', () => {

@@ -21,13 +21,15 @@ function auditRules(shipped: Array<Manifest & { rules?: PolicyRule[] }>): { list
   for (const role of shipped) {
     assert.ok(Array.isArray(role.rules) && role.rules.length > 0, `${manifestId(role)} has no rules`);
     for (const rule of role.rules) {
-      const line = `${manifestId(role)}: apiGroups=[${(rule.apiGroups ?? []).join(',')}] resources=[${(rule.resources ?? []).join(',')}] verbs=[${(rule.verbs ?? []).join(',')}]`;
+      const line = rule.nonResourceURLs
+        ? `${manifestId(role)}: nonResourceURLs=[${rule.nonResourceURLs.join(',')}] verbs=[${(rule.verbs ?? []).join(',')}]`
+        : `${manifestId(role)}: apiGroups=[${(rule.apiGroups ?? []).join(',')}] resources=[${(rule.resources ?? []).join(',')}] verbs=[${(rule.verbs ?? []).join(',')}]`;
       listing.push(line);
       for (const field of ['apiGroups', 'resources', 'verbs', 'resourceNames', 'nonResourceURLs'] as const) {
         if ((rule[field] ?? []).some((v) => v.includes('*'))) wildcards.push(`${field} in ${line}`);
       }
       assert.ok((rule.verbs?.length ?? 0) > 0, `a rule without verbs: ${line}`);
-      assert.ok((rule.resources?.length ?? 0) > 0, `a rule without resources: ${line}`);
+      assert.ok((rule.resources?.length ?? 0) > 0 || (rule.nonResourceURLs?.length ?? 0) > 0, `a rule without resources or nonResourceURLs: ${line}`);
     }
   }
   return { listing, wildcards };
@@ -132,4 +134,15 @@ test('workspace users get Bundles, Clusters and ClusterGroups through the built-
     shipped.filter((r) => aggregatesTo(r).length > 0).map((r) => r.metadata.name).sort(),
     ['flotilla-edit', 'flotilla-view'],
   );
+});
+
+test('secure metrics: the controller may create TokenReviews and SubjectAccessReviews; flotilla-metrics-reader grants get on /metrics only', () => {
+  const shipped = roles();
+  const manager = shipped.find((r) => r.kind === 'ClusterRole' && r.metadata.name === 'flotilla-manager');
+  const grants = (group: string, resource: string, verb: string) =>
+    (manager?.rules ?? []).some((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource) && r.verbs?.includes(verb));
+  assert.ok(grants('authentication.k8s.io', 'tokenreviews', 'create'), 'tokenreviews create');
+  assert.ok(grants('authorization.k8s.io', 'subjectaccessreviews', 'create'), 'subjectaccessreviews create');
+  const reader = shipped.find((r) => r.kind === 'ClusterRole' && r.metadata.name === 'flotilla-metrics-reader');
+  assert.deepEqual(reader?.rules, [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
 });

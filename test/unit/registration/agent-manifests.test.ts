@@ -33,6 +33,13 @@ test('downstream RBAC: cluster-admin equivalent, named per agent namespace, boun
   const binding = find('ClusterRoleBinding');
   assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'flotilla-agent:agents-a' });
   assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'flotilla-agent', namespace: 'agents-a' }]);
+  // Secure metrics: the agent reviews the downstream scraper's token, explicitly granted.
+  for (const [group, resource] of [['authentication.k8s.io', 'tokenreviews'], ['authorization.k8s.io', 'subjectaccessreviews']]) {
+    assert.ok(
+      role.rules.some((r: { apiGroups?: string[]; resources?: string[]; verbs: string[] }) => r.apiGroups?.includes(group!) && r.resources?.includes(resource!) && r.verbs.includes('create')),
+      `create ${resource}`,
+    );
+  }
   const lease = find('Role').rules.find((r: { apiGroups: string[] }) => r.apiGroups.includes('coordination.k8s.io'));
   assert.ok(lease.verbs.includes('update') && lease.resources.includes('leases'));
   assert.deepEqual(find('RoleBinding').subjects, binding.subjects);
@@ -54,6 +61,9 @@ test('the agent config file is valid in the controller config format, with leade
   assert.equal(config.leaderElection.namespace, 'agents-a');
   assert.equal(config.leaderElection.leaseName, 'flotilla-agent-leader');
   assert.equal(config.health.bindAddress, ':8081');
+  // Metrics as the controller serves them in a cluster: HTTPS for authorized tokens only.
+  assert.equal(config.metrics.bindAddress, ':8443');
+  assert.equal(config.metrics.secure, true);
   assert.equal(config.log.level, 'debug');
   assert.equal(find('ConfigMap').data['flotilla.yaml'], agentConfigYaml('agents-a'));
 });
@@ -82,10 +92,12 @@ test('the Deployment: one replica, the image, the agent argv and mounts, the con
   assert.equal(pod.terminationGracePeriodSeconds, controllerPod.terminationGracePeriodSeconds);
   assert.equal(container.resources.limits.cpu, undefined, 'no CPU limit');
 
-  // Probes on the health port, which the config file serves on.
+  // Probes on the health port, which the config file serves on; metrics on theirs.
   const health = container.ports.find((p: { name: string }) => p.name === 'health');
+  const metrics = container.ports.find((p: { name: string }) => p.name === 'metrics');
   const config = parseConfigText(find('ConfigMap').data['flotilla.yaml'], 'agent config');
   assert.equal(`:${health.containerPort}`, config.health.bindAddress);
+  assert.equal(`:${metrics.containerPort}`, config.metrics.bindAddress);
   assert.equal(container.livenessProbe.httpGet.port, 'health');
   assert.equal(container.readinessProbe.httpGet.port, 'health');
   assert.equal(container.livenessProbe.httpGet.path, '/healthz');
