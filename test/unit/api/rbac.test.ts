@@ -10,7 +10,8 @@ const RBAC_DIR = fileURLToPath(new URL('../../../config/rbac/', import.meta.url)
 const SA = { kind: 'ServiceAccount', name: 'flotilla-controller', namespace: 'flotilla-system' };
 const ALL_VERBS = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
 
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
+/** Resource rules carry apiGroups/resources; nonResourceURL rules (metrics-reader) carry nonResourceURLs. */
+interface Rule { apiGroups?: string[]; resources?: string[]; nonResourceURLs?: string[]; verbs: string[] }
 interface RbacObject {
   kind: string;
   metadata: { name: string; namespace?: string };
@@ -30,7 +31,7 @@ async function loadRbac(): Promise<RbacObject[]> {
 /** The verbs `rules` grant on `group`/`resource`. */
 function verbsFor(rules: Rule[], group: string, resource: string): string[] {
   return [...new Set(rules
-    .filter((r) => r.apiGroups.includes(group) && r.resources.includes(resource))
+    .filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource))
     .flatMap((r) => r.verbs))].sort();
 }
 
@@ -38,7 +39,9 @@ describe('config/rbac', () => {
   it('uses no wildcards', async () => {
     for (const object of await loadRbac()) {
       for (const rule of object.rules ?? []) {
-        assert.ok(![...rule.apiGroups, ...rule.resources, ...rule.verbs].includes('*'), object.metadata.name);
+        const fields = [...(rule.apiGroups ?? []), ...(rule.resources ?? []), ...(rule.nonResourceURLs ?? []), ...rule.verbs];
+        assert.ok(fields.length > rule.verbs.length, `${object.metadata.name}: a rule names what it grants`);
+        assert.ok(!fields.includes('*'), object.metadata.name);
       }
     }
   });
@@ -46,7 +49,7 @@ describe('config/rbac', () => {
   it('flotilla-manager grants exactly the controller\'s needs on every Flotilla kind', async () => {
     const role = (await loadRbac()).find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'flotilla-manager');
     assert.ok(role?.rules);
-    const granted = new Set(role.rules.filter((r) => r.apiGroups.includes(GROUP)).flatMap((r) => r.resources));
+    const granted = new Set(role.rules.filter((r) => r.apiGroups?.includes(GROUP)).flatMap((r) => r.resources ?? []));
     const expected = Object.values(Plural).flatMap((p) => [p, `${p}/status`, `${p}/finalizers`]);
     assert.deepEqual([...granted].sort(), expected.sort());
     for (const plural of Object.values(Plural)) {
