@@ -7,15 +7,31 @@
  *   node scripts/test.ts [unit|integration|all] [file ...]
  */
 import { spawn } from 'node:child_process';
-import { globSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { globSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { integrityProblems, type FileTally } from './test-integrity.ts';
 
 const args = process.argv.slice(2);
 const suite = args[0] === 'unit' || args[0] === 'integration' || args[0] === 'all' ? args.shift()! : 'all';
-const explicit = args.filter((a) => a.endsWith('.ts'));
-const passthrough = args.filter((a) => !a.endsWith('.ts'));
+// A directory names the test files under it; any other bare word would reach
+// `node --test` as an option value and silently run the whole suite instead.
+const explicit = args.flatMap((a) => (a.endsWith('.ts') ? [a] : isDirectory(a) ? globSync(join(a, '**/*.test.ts')).sort() : []));
+const passthrough = args.filter((a) => !a.endsWith('.ts') && !isDirectory(a));
+// A bare word right after an option without `=` is that option's value (`--test-name-pattern foo`).
+const strays = passthrough.filter((a, i) => !a.startsWith('-') && !(i > 0 && passthrough[i - 1]!.startsWith('-') && !passthrough[i - 1]!.includes('=')));
+if (strays.length > 0) {
+  console.error(`not a test file or directory: ${strays.join(', ')} (give .ts files or directories; node --test options start with -)`);
+  process.exit(2);
+}
+if (args.some(isDirectory) && explicit.length === 0) {
+  console.error(`no *.test.ts files under ${args.filter(isDirectory).join(', ')}`);
+  process.exit(1);
+}
+function isDirectory(path: string): boolean {
+  return !path.startsWith('-') && (statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false);
+}
+
 if (passthrough.some((a) => a.startsWith('--test-force-exit'))) {
   // It exits a file's process once the tests registered so far are done, so
   // suites registered after an await never run and no count can show it.
