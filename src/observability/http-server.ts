@@ -18,7 +18,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { formatHostPort, parseBindAddress, type BindAddress } from '../config/bind-address.ts';
 import { formatReport, type HealthChecks } from './health-checks.ts';
-import { silentLogger, type Logger } from './logger.ts';
+import { componentLogger, silentLogger, type Logger } from './logger.ts';
 
 export { parseBindAddress, type BindAddress };
 
@@ -69,7 +69,7 @@ export class ObservabilityServer {
     if (bind === null) throw new RangeError('bind address 0 disables the endpoint; do not create a server for it');
     this.#bind = bind;
     this.#options = options;
-    this.#logger = (options.logger ?? silentLogger).child({ component: 'http-server' });
+    this.#logger = componentLogger(options.logger ?? silentLogger, 'http-server');
     this.#server = createServer((request, response) => {
       this.#handle(request, response).catch((error: unknown) => {
         this.#logger.error({ err: error, url: request.url }, 'observability request failed');
@@ -123,7 +123,7 @@ export class ObservabilityServer {
         this.#address = { host: info.address, port: info.port, url: `http://${formatHostPort(urlHost, info.port)}` };
         // Later runtime errors (rare once listening) must not become uncaught exceptions.
         this.#server.on('error', (error) => this.#logger.error({ err: error }, 'observability server error'));
-        this.#logger.info({ address: formatHostPort(info.address, info.port), paths: this.paths }, 'observability endpoints listening');
+        // The caller logs where it serves (the manager's "serving" line): one line per server.
         resolve(this.#address);
       };
       this.#server.once('error', onError);

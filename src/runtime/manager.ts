@@ -21,6 +21,7 @@ import { EventRecorder } from './events.ts';
 import { SelectorMatchPool } from './pool/index.ts';
 import { subscribeWatches, type Watch } from './watches.ts';
 import { resolvePoolThreads } from '../config/resolve.ts';
+import { componentLogger } from '../observability/logger.ts';
 
 function reflectorBackoffSettings(reflector: FlotillaConfig['backoff']['reflector']): BackoffSettings {
   return {
@@ -99,7 +100,7 @@ export class Manager {
     this.client = new KubeClient({
       kubeConfig: opts.kubeConfig,
       registry: this.registry,
-      logger: this.log.child({ component: 'kube-client' }),
+      logger: componentLogger(this.log, 'kube-client'),
       qps: config.api.qps,
       burst: config.api.burst,
       requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
@@ -109,7 +110,7 @@ export class Manager {
     this.informers = new InformerFactory({
       client: this.client,
       registry: this.registry,
-      logger: this.log.child({ component: 'informer' }),
+      logger: componentLogger(this.log, 'informer'),
       resyncPeriodMs: config.resyncPeriodSeconds * 1000,
       listPageSize: config.api.listPageSize,
       reflectorBackoff: reflectorBackoffSettings(config.backoff.reflector),
@@ -120,7 +121,7 @@ export class Manager {
       inlineThreshold: config.concurrency.poolInlineThreshold,
       ...(config.concurrency.poolWorkerMaxHeapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: config.concurrency.poolWorkerMaxHeapMb } } : {}),
       registry: this.registry,
-      logger: this.log.child({ component: 'pool' }),
+      logger: this.log, // it names itself: component selector-pool
     });
     this.#leading = !config.leaderElection.enabled;
     this.actors.pause();
@@ -153,7 +154,7 @@ export class Manager {
         renewDeadlineMs: le.renewDeadlineSeconds * 1000,
         retryPeriodMs: le.retryPeriodSeconds * 1000,
         registry: this.registry,
-        logger: this.log.child({ component: 'leader-election' }),
+        logger: componentLogger(this.log, 'leader-election'),
         onStartedLeading: () => {
           this.#leading = true;
           this.#gate();
@@ -209,7 +210,7 @@ export class Manager {
       registry: this.registry,
       controller: `flotilla.dev/${component}`,
       instance: this.identity,
-      logger: this.log.child({ component: 'events' }),
+      logger: componentLogger(this.log, 'events'),
     });
   }
 

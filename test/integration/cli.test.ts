@@ -19,6 +19,7 @@ import { readKustomization } from '../../src/quickstart/manifests.ts';
 import { REPO_ROOT, startFlotilla, type FlotillaProcess, type LogLine } from '../support/flotilla.ts';
 import { applyManifests, loadKubeConfig } from '../support/kube.ts';
 import { waitFor } from '../../src/util/wait.ts';
+import { levelAtLeast } from '../../src/observability/logger.ts';
 
 const CLI = join(REPO_ROOT, 'src/cli/main.ts');
 const work = mkdtempSync(join(tmpdir(), 'flotilla-cli-'));
@@ -140,7 +141,7 @@ async function probe(proc: FlotillaProcess, path: '/healthz' | '/readyz'): Promi
 }
 
 const errorLines = (proc: FlotillaProcess, pattern: RegExp): LogLine[] =>
-  proc.logs.filter((l) => typeof l.level === 'number' && l.level >= 50 && typeof l.msg === 'string' && pattern.test(l.msg));
+  proc.logs.filter((l) => levelAtLeast(l.level, 'error') && typeof l.msg === 'string' && pattern.test(l.msg));
 
 async function waitForRetries(proc: FlotillaProcess, failedLists: number): Promise<void> {
   await waitFor(

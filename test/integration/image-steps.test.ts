@@ -26,6 +26,7 @@ import { testConfig } from '../support/flotilla.ts';
 import { applyManifests, loadKubeConfig } from '../support/kube.ts';
 import { waitFor } from '../../src/util/wait.ts';
 import { CONFIG_DIR, renderKustomization, REPO_ROOT } from '../unit/manifests/kustomize.ts';
+import { levelAtLeast } from '../../src/observability/logger.ts';
 
 const PINNED_NODE = join(REPO_ROOT, 'node_modules/.bin/node');
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
@@ -231,6 +232,6 @@ test('build stage, production install and ENTRYPOINT run, sync caches and exit 0
   });
   assert.deepEqual(status, { code: 0, signal: null }, `exit status after SIGTERM:\n${tail()}`);
   // e.g. a worker file dist/ lacks would be logged, not fatal: nothing may be logged at error level.
-  const errors = logLines().filter((l) => (typeof l.level === 'number' ? l.level >= 50 : l.level === 'error' || l.level === 'fatal'));
+  const errors = logLines().filter((l) => levelAtLeast(l.level, 'error'));
   assert.deepEqual(errors, [], `error log lines from the built controller:\n${tail()}`);
 });
