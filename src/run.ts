@@ -1,5 +1,5 @@
 import { parseCommandArgs, printError, UsageError, Exit } from './cli/args.ts';
-import { loadCommandConfig } from './cli/command-config.ts';
+import { checkLogFlags, loadCommandConfig } from './cli/command-config.ts';
 import { describeConnection, findKubeconfig, isInside, loadKubeconfig, type LoadedKubeconfig } from './cli/kubeconfig.ts';
 import { packagePath } from './cli/paths.ts';
 import { createLogger } from './observability/logger.ts';
@@ -43,6 +43,8 @@ async function runOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (values.local && values['no-local']) throw new UsageError('--local and --no-local contradict each other; pass one of them.');
   if (values.local && values.kubeconfig) throw new UsageError('--local starts its own cluster and cannot be combined with --kubeconfig; pass one of them.');
   if (values.local && values.context) throw new UsageError('--local starts its own cluster and cannot be combined with --context; pass one of them.');
+  const logFlags = { level: values['log-level'], format: values['log-format'] };
+  checkLogFlags(logFlags);
 
   // Where it connects comes first, before the config and anything that
   // logs: `npm start` on a machine with a ~/.kube/config attaches to that
@@ -67,7 +69,7 @@ async function runOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     );
   }
 
-  const loaded = await loadCommandConfig('run', argv, { level: values['log-level'], format: values['log-format'] }, env);
+  const loaded = await loadCommandConfig('run', argv, logFlags, env);
   if (!loaded) return Exit.Usage;
   const { config, configPath, level, format } = loaded;
 

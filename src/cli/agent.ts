@@ -2,7 +2,7 @@
 import { DEFAULT_AGENT_NAMESPACE } from '../registration/names.ts';
 import { createLogger } from '../observability/logger.ts';
 import { Exit, parseCommandArgs, printError, UsageError } from './args.ts';
-import { loadCommandConfig } from './command-config.ts';
+import { checkLogFlags, loadCommandConfig } from './command-config.ts';
 import { describeConnection, loadKubeconfig } from './kubeconfig.ts';
 
 export const summary = 'Run the agent of one Cluster: apply its BundleDeployments downstream and report their state';
@@ -61,6 +61,8 @@ async function agentOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   if (!upstreamPath) throw new UsageError('--upstream-kubeconfig FILE is required (the management cluster, with the agent\'s credentials).');
   const namespace = values.namespace;
   if (!namespace) throw new UsageError('--namespace NAMESPACE is required (the Cluster\'s deployment namespace on the management cluster).');
+  const logFlags = { level: values['log-level'], format: values['log-format'] };
+  checkLogFlags(logFlags);
   const upstream = loadKubeconfig({ path: upstreamPath, from: values['upstream-kubeconfig'] ? '--upstream-kubeconfig' : '$FLOTILLA_UPSTREAM_KUBECONFIG' }, values['upstream-context'], '--upstream-context');
   const downstreamPath = values.kubeconfig ?? (env.KUBECONFIG?.split(':').find((p) => p !== '') || undefined);
   if (!downstreamPath && !env.KUBERNETES_SERVICE_HOST) {
@@ -72,7 +74,7 @@ async function agentOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<num
   );
   // First, before any log line: which clusters this agent connects (the same reason as `run`'s line).
   console.error(`Agent of deployment namespace ${namespace}: upstream ${describeConnection(upstream)}, downstream ${describeConnection(downstream)}.`);
-  const loaded = await loadCommandConfig('agent', argv, { level: values['log-level'], format: values['log-format'] }, env);
+  const loaded = await loadCommandConfig('agent', argv, logFlags, env);
   if (!loaded) return Exit.Usage;
   const { config, configPath, level, format } = loaded;
 

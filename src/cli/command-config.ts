@@ -39,13 +39,8 @@ export async function loadCommandConfig(
   flags: LogFlags,
   env: NodeJS.ProcessEnv,
 ): Promise<CommandConfig | undefined> {
+  checkLogFlags(flags);
   const levelFlag = flags.level;
-  if (levelFlag !== undefined && !LOG_LEVELS.includes(levelFlag as LevelWithSilent)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${levelFlag}".`);
-  }
-  if (flags.format !== undefined && !LOG_FORMATS.includes(flags.format as LogFormat)) {
-    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, not "${flags.format}".`);
-  }
   const configPath = resolveConfigPath(command, argv, env);
   let config: FlotillaConfig;
   try {
@@ -59,6 +54,16 @@ export async function loadCommandConfig(
   const format = (flags.format ?? (env.FLOTILLA_LOG_FORMAT || undefined) ?? config.log.format) as LogFormat;
   if (!LOG_FORMATS.includes(format)) throw new UsageError(`FLOTILLA_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, not "${format}".`);
   return { config, configPath, level, format };
+}
+
+/** A bad `--log-level` or `--log-format` is a UsageError; commands check them before anything else. */
+export function checkLogFlags(flags: LogFlags): void {
+  if (flags.level !== undefined && !LOG_LEVELS.includes(flags.level as LevelWithSilent)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${flags.level}".`);
+  }
+  if (flags.format !== undefined && !LOG_FORMATS.includes(flags.format as LogFormat)) {
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, not "${flags.format}".`);
+  }
 }
 
 /**
