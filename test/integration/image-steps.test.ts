@@ -103,7 +103,9 @@ test('the Dockerfile uses the pinned Node major and the steps this test replays'
   assert.ok(!/^RUN npm (ci|install)(?!.*--omit=dev)/m.test(final), 'no dev install in the final stage');
   // Exec form, so node itself is PID 1 and receives SIGTERM; the CLI's `run`.
   assert.match(final, /^ENTRYPOINT \["node", "dist\/src\/cli\/main\.js", "run", "--no-local"\]$/m);
-  assert.equal(pkg.bin?.flotilla, 'dist/src/cli/main.js', 'the `flotilla` bin is the file the ENTRYPOINT runs');
+  // The `flotilla` bin is a launcher: src/ in a checkout, else the file the ENTRYPOINT runs.
+  assert.equal(pkg.bin?.flotilla, 'bin/flotilla.js');
+  assert.match(readFileSync(join(REPO_ROOT, 'bin/flotilla.js'), 'utf8'), /new URL\('dist\/src\/cli\/main\.js', root\)/, 'the launcher runs dist/src/cli/main.js outside a checkout');
 
   // .dockerignore lets in exactly what the Dockerfile copies.
   const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
