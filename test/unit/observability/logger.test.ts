@@ -185,10 +185,10 @@ test('RepeatLimiter forgets the oldest keys beyond its bound', () => {
 test('text format: time, level, component, message, then key=value; errors as type and message', () => {
   const { destination, text } = textCapture();
   const logger = createLogger({ format: 'text', destination, level: 'info' });
-  componentLogger(logger, 'leader-election').child({ lease: 'flotilla-system/flotilla' }).info({ identity: 'host_1', renewDeadlineMs: 10_000 }, 'acquired lease');
+  componentLogger(logger, 'leader-election').child({ lease: 'flotilla-system/flotilla' }).info({ identity: 'host_1', renewDeadlineMs: 10_000 }, 'became leader');
   logger.warn({ err: new ApiError({ statusCode: 503, reason: 'ServiceUnavailable', message: 'etcd down', verb: 'get', resource: 'leases' }), paths: ['/metrics'] }, 'error retrieving lease');
   assert.equal(text.length, 2);
-  assert.match(text[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO  leader-election acquired lease lease=flotilla-system\/flotilla identity=host_1 renewDeadlineMs=10000$/);
+  assert.match(text[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO  leader-election became leader lease=flotilla-system\/flotilla identity=host_1 renewDeadlineMs=10000$/);
   assert.match(text[1]!, /^\S+ WARN  error retrieving lease err="ApiError: get leases: 503 ServiceUnavailable: etcd down \(status 503, ServiceUnavailable\)" paths=\["\/metrics"\]$/);
   assert.equal(formatTextLine('not json'), 'not json\n');
 });
