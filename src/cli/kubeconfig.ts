@@ -80,7 +80,7 @@ export function loadKubeconfig(source: KubeconfigSource, context: string | undef
 /** "https://127.0.0.1:6443 (context "kind-dev" of ~/.kube/config)" — for the lines saying where a command connects. */
 export function describeConnection(loaded: LoadedKubeconfig): string {
   if (loaded.path === undefined) return `${loaded.server} (in-cluster: the pod's service account)`;
-  const file = loaded.from === '~/.kube/config' ? '~/.kube/config' : `${loaded.path}${loaded.from === '--kubeconfig' ? '' : `, from ${loaded.from}`}`;
+  const file = loaded.from === '~/.kube/config' ? '~/.kube/config' : `${loaded.path}${loaded.from.startsWith('--') ? '' : `, from ${loaded.from}`}`;
   return `${loaded.server} (context "${loaded.context}" of ${file})`;
 }
 
