@@ -10,8 +10,10 @@
  *
  * "The same warning": the same message from the same logger (its bindings:
  * component, controller, reconcile key …) about the same thing (the line's
- * string fields other than `err`, such as `workspace` or `object`). Numbers
- * (retry delays, counts) and the error text may differ between repeats.
+ * other fields, such as `workspace`, `object` or a worker's `threadId`).
+ * What changes from one retry to the next does not make it another warning:
+ * the error (`err`), delays and durations (`…Ms`, `…Seconds`) and counts
+ * such as `attempt`.
  */
 
 export interface RepeatLimiterOptions {
@@ -64,12 +66,20 @@ export class RepeatLimiter {
   }
 }
 
-/** The limiter's key for a log call: logger bindings, message, and the string fields other than `err`. */
+const VARYING = new Set(['err', 'attempt', 'attempts', 'cachedObjects', 'failuresSinceLastReport', 'running', 'repeated']);
+
+function varies(name: string): boolean {
+  return VARYING.has(name) || name.endsWith('Ms') || name.endsWith('Seconds');
+}
+
+/** The limiter's key for a log call: logger bindings, message, and the fields that say what it is about. */
 export function repeatKey(bindings: string, message: string, fields: Record<string, unknown> | undefined): string {
   let key = `${bindings}\u0000${message}`;
   if (fields) {
     for (const [name, value] of Object.entries(fields)) {
-      if (name !== 'err' && typeof value === 'string') key += `\u0000${name}=${value}`;
+      if (varies(name)) continue;
+      const text = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+      key += `\u0000${name}=${text}`;
     }
   }
   return key;

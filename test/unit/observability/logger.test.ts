@@ -163,10 +163,14 @@ test('a warning repeated within the interval is counted, then logged again with 
   componentLogger(logger, 'heartbeat').warn({ err: new Error('x') }, 'error retrieving lease');
   logger.warn({ workspace: 'a' }, 'could not record event');
   logger.warn({ workspace: 'b' }, 'could not record event');
+  // An event-like warning about another worker is another warning; a longer retry delay is not.
+  logger.warn({ threadId: 3, generation: 1 }, 'selector pool worker died; replacing it');
+  logger.warn({ threadId: 4, generation: 1 }, 'selector pool worker died; replacing it');
+  logger.warn({ threadId: 4, generation: 1, retryInMs: 5 }, 'selector pool worker died; replacing it');
   // Errors and other levels are not limited here (errors have problem-log.ts).
   logger.error('boom');
   logger.error('boom');
-  assert.equal(lines.length, 8);
+  assert.equal(lines.length, 10);
 });
 
 test('RepeatLimiter forgets the oldest keys beyond its bound', () => {
