@@ -34,8 +34,9 @@ export interface LoggerOptions {
  * `controller`, `key` and `reconcileID` so one reconcile can be followed
  * across lines. The level can change at runtime (`logger.level = …`, config
  * `log.level` is hot-reloadable); children created without their own level
- * follow their parent's. The same warning repeated within a minute is
- * counted rather than printed again (repeat-limiter.ts).
+ * follow their parent's. The same failure warned about again within a minute
+ * (a warning with an `err`: a retry loop's) is counted rather than printed
+ * again (repeat-limiter.ts).
  *
  * Stdout is written synchronously. pino's default asynchronous destination
  * (sonic-boom, minLength 0) can lose or reorder the last lines when the
@@ -59,6 +60,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         if (level !== warn) return method.apply(this, args);
         const [first, second] = args;
         const fields = typeof first === 'object' && first !== null && !(first instanceof Error) ? (first as Record<string, unknown>) : undefined;
+        // Only a failure (a warning with an error) is a retry's noise; a warning about an event
+        // (a worker replaced, a field that needs a restart) is logged every time.
+        if (!(first instanceof Error) && fields?.err === undefined) return method.apply(this, args);
         const message = typeof first === 'string' ? first : typeof second === 'string' ? second : '';
         const bindings = (this as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? '';
         const admitted = repeats.admit(repeatKey(bindings, message, fields));

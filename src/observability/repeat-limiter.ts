@@ -1,7 +1,8 @@
 /**
- * De-duplication of repeated warnings. A retry loop that warns on every
- * failure (the leader-election lease while the API server is gone, a
- * heartbeat, a downstream namespace) would otherwise print the same line
+ * De-duplication of repeated warnings about failures (warnings with an
+ * `err`; logger.ts applies it to every such line). A retry loop that warns
+ * on every failure (the leader-election lease while the API server is gone,
+ * a heartbeat, a downstream namespace) would otherwise print the same line
  * every few seconds for as long as the outage lasts. The first occurrence
  * is logged; the same warning again within `intervalMs` is only counted,
  * and the next one after the interval is logged with `repeated: N` (how

@@ -5,7 +5,7 @@ import { ApiError } from '../../../src/runtime/errors.ts';
 import { componentLogger, createLogger, levelAtLeast } from '../../../src/observability/logger.ts';
 import { serializeError } from '../../../src/observability/error-fields.ts';
 import { formatTextLine } from '../../../src/observability/text-format.ts';
-import { RepeatLimiter } from '../../../src/observability/repeat-limiter.ts';
+import { RepeatLimiter, repeatKey } from '../../../src/observability/repeat-limiter.ts';
 import { createRegistry } from '../../../src/observability/metrics.ts';
 import { ManualClock } from '../../../src/runtime/actors/manual-clock.ts';
 import { InformerFactory } from '../../../src/runtime/informer/informer-factory.ts';
@@ -145,32 +145,39 @@ test('a client-node ApiException: status, reason and code from the Status body, 
   assert.equal(serialized.headers, undefined);
 });
 
-test('a warning repeated within the interval is counted, then logged again with how often it repeated', () => {
+test('a failure warned about again within the interval is counted, then logged again with how often it repeated', () => {
   let now = 0;
   const { logger, lines } = captureLogger('debug', { repeatIntervalMs: 60_000, now: () => now });
   const election = componentLogger(logger, 'leader-election');
   for (let i = 0; i < 13; i++) {
-    election.warn({ err: new Error(`attempt ${i}`), retryInMs: 2000 }, 'error retrieving lease');
+    election.warn({ err: new Error(`attempt ${i}`), retryInMs: 2000 * i }, 'error retrieving lease');
     now += 2_500; // 13 retries in 32.5 s: one line
   }
   assert.deepEqual(lines.map((l) => [l.msg, l.repeated]), [['error retrieving lease', undefined]]);
   now = 61_000;
   election.warn({ err: new Error('again') }, 'error retrieving lease');
   assert.deepEqual(lines.map((l) => [l.msg, l.repeated]), [['error retrieving lease', undefined], ['error retrieving lease', 12]]);
+  election.warn(new Error('an Error as the first argument counts the same'), 'error retrieving lease');
+  assert.equal(lines.length, 2);
 
   // Another message, another logger's bindings or another subject is another warning.
-  election.warn('something else');
+  election.warn({ err: new Error('x') }, 'error creating lease');
   componentLogger(logger, 'heartbeat').warn({ err: new Error('x') }, 'error retrieving lease');
-  logger.warn({ workspace: 'a' }, 'could not record event');
-  logger.warn({ workspace: 'b' }, 'could not record event');
-  // An event-like warning about another worker is another warning; a longer retry delay is not.
+  logger.warn({ err: new Error('x'), object: 'a/b' }, 'could not record event');
+  logger.warn({ err: new Error('x'), object: 'a/c' }, 'could not record event');
+  assert.equal(lines.length, 6);
+  // Warnings about events (no error) and other levels are logged every time (errors about API problems have problem-log.ts).
   logger.warn({ threadId: 3, generation: 1 }, 'selector pool worker died; replacing it');
-  logger.warn({ threadId: 4, generation: 1 }, 'selector pool worker died; replacing it');
-  logger.warn({ threadId: 4, generation: 1, retryInMs: 5 }, 'selector pool worker died; replacing it');
-  // Errors and other levels are not limited here (errors have problem-log.ts).
-  logger.error('boom');
-  logger.error('boom');
+  logger.warn({ threadId: 3, generation: 1 }, 'selector pool worker died; replacing it');
+  logger.error({ err: new Error('boom') }, 'boom');
+  logger.error({ err: new Error('boom') }, 'boom');
   assert.equal(lines.length, 10);
+});
+
+test('repeatKey: what a warning is about counts, what varies per retry does not', () => {
+  assert.equal(repeatKey('b', 'm', { err: 'x', retryInMs: 1, attempt: 2, workspace: 'w' }), repeatKey('b', 'm', { err: 'y', retryInMs: 9, attempt: 3, workspace: 'w' }));
+  assert.notEqual(repeatKey('b', 'm', { threadId: 1 }), repeatKey('b', 'm', { threadId: 2 }));
+  assert.notEqual(repeatKey('b', 'm', { workspace: 'a' }), repeatKey('b', 'm', { workspace: 'b' }));
 });
 
 test('RepeatLimiter forgets the oldest keys beyond its bound', () => {
