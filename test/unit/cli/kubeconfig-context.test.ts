@@ -14,6 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../../../src/cli/args.ts';
 import { parseAddArgs } from '../../../src/cli/cluster-commands.ts';
 import { findKubeconfig, loadKubeconfig } from '../../../src/cli/kubeconfig.ts';
+import { packagePath } from '../../../src/cli/paths.ts';
+import { connectingLine } from '../../../src/run.ts';
 
 const CLI = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'flotilla-context-'));
@@ -116,6 +118,14 @@ test('run: the first stderr line names the server and context, says it is not th
   const none = flotilla(['run', '--config', badConfig]);
   assert.equal(none.code, 2);
   assert.match(none.firstLine, /^No cluster configured \(no --kubeconfig, \$KUBECONFIG or ~\/\.kube\/config\): running the local quick start\. For a real cluster pass --kubeconfig FILE \[--context NAME\]/);
+});
+
+test('run: a kubeconfig the quick start wrote is named as its local management cluster; in a pod, the pod\'s cluster', () => {
+  const loaded = loadKubeconfig({ path: kubeconfig, from: '$KUBECONFIG' }, undefined);
+  const quickstart = { ...loaded, path: packagePath('.cache/quickstart/admin.kubeconfig') };
+  assert.match(connectingLine(quickstart), /^Connecting to https:\/\/alpha\.example:6443 \(context "alpha" of .*\.cache\/quickstart\/admin\.kubeconfig, from \$KUBECONFIG\): the quick start's local management cluster\. To use another, pass --kubeconfig FILE \[--context NAME\] for a real cluster\.$/);
+  const inCluster = { ...loaded, path: undefined, from: 'in-cluster', context: undefined };
+  assert.equal(connectingLine(inCluster), "Connecting to https://alpha.example:6443 (in-cluster: the pod's service account): the cluster this pod runs in. To use another, pass --kubeconfig FILE for another cluster.");
 });
 
 test('run: an unknown context is one sentence, exit 2, before anything starts', () => {
