@@ -12,8 +12,8 @@
  */
 import type { DestinationStream } from 'pino';
 
-/** Fields every line has, or that say nothing to a person at a terminal. */
-const HEAD = new Set(['time', 'level', 'msg', 'component', 'pid', 'hostname']);
+/** Fields every line has, or that say nothing to a person at a terminal (which process it is, they know). */
+const HEAD = new Set(['time', 'level', 'msg', 'component', 'pid', 'hostname', 'name']);
 
 export function formatTextLine(json: string): string {
   let entry: Record<string, unknown>;
@@ -28,7 +28,6 @@ export function formatTextLine(json: string): string {
   parts.push(String(entry.msg ?? ''));
   for (const [key, value] of Object.entries(entry)) {
     if (HEAD.has(key) || value === undefined) continue;
-    if (key === 'name' && value === 'flotilla') continue; // the default logger name: noise
     parts.push(`${key}=${formatValue(key, value)}`);
   }
   return `${parts.join(' ')}\n`;

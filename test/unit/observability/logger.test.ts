@@ -202,4 +202,8 @@ test('text format: time, level, component, message, then key=value; errors as ty
   assert.match(text[0]!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO  leader-election became leader lease=flotilla-system\/flotilla identity=host_1 renewDeadlineMs=10000$/);
   assert.match(text[1]!, /^\S+ WARN  error retrieving lease err="ApiError: get leases: 503 ServiceUnavailable: etcd down \(status 503, ServiceUnavailable\)" paths=\["\/metrics"\]$/);
   assert.equal(formatTextLine('not json'), 'not json\n');
+  assert.equal(
+    formatTextLine('{"level":"info","time":"t","pid":1,"name":"flotilla-agent","deploymentNamespace":"ns 1","ready":true,"count":2,"msg":"agent started"}'),
+    't INFO  agent started deploymentNamespace="ns 1" ready=true count=2\n',
+  );
 });
