@@ -29,14 +29,21 @@ export const SCENARIOS = {
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 
-export const HELP = `Usage: npm run bench -- <scenario> [options]
-       node bench/run.ts <scenario> [options]
+/**
+ * The usage text, under the name the runner was started by: `flotilla bench`
+ * (src/cli/bench.ts sets FLOTILLA_BENCH_COMMAND) or `npm run bench --`.
+ */
+export function benchHelp(command = process.env.FLOTILLA_BENCH_COMMAND || 'npm run bench --'): string {
+  return `Usage: ${command} <scenario> [options]
 
 Runs a scenario end to end on a real control plane: starts the local control
 plane (or uses --kubeconfig), seeds objects, runs each system as its own
 process under the controller's RBAC-bound user, drives the change, measures,
 tears down. Progress goes to stderr, the result table to stdout.
+${HELP_BODY}`;
+}
 
+const HELP_BODY = `
 Scenarios:
 ${Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(11)} ${s.about}\n              (defaults: --bundles ${s.defaults.bundles} --clusters ${s.defaults.clusters})`).join('\n')}
 
@@ -67,6 +74,8 @@ Options:
   --json FILE          write every figure as JSON (default bench/results/<scenario>.json)
   -h, --help           this text
 `;
+
+export const HELP = benchHelp('npm run bench --');
 
 class UsageError extends Error {}
 
@@ -220,13 +229,13 @@ async function main(): Promise<number> {
     args = parseBenchArgs(process.argv.slice(2));
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`bench: ${err.message}\n\n${HELP}`);
+      process.stderr.write(`bench: ${err.message}\n\n${benchHelp()}`);
       return 2;
     }
     throw err;
   }
   if (args === 'help') {
-    process.stdout.write(HELP);
+    process.stdout.write(benchHelp());
     return 0;
   }
   const { json, result } = await runScenario(args);

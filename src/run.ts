@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parseCommandArgs, printError, UsageError, Exit } from './cli/args.ts';
-import { loadCommandConfig } from './cli/command-config.ts';
+import { checkLogFlags, loadCommandConfig } from './cli/command-config.ts';
+import { describeConnection, findKubeconfig, isInside, loadKubeconfig, type LoadedKubeconfig } from './cli/kubeconfig.ts';
+import { packagePath } from './cli/paths.ts';
 import { createLogger } from './observability/logger.ts';
 import { startController } from './start-controller.ts';
 
@@ -13,8 +12,10 @@ export interface RunOptions {
 
 export const RUN_OPTIONS = {
   kubeconfig: { type: 'string' },
+  context: { type: 'string' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
   local: { type: 'boolean' },
   'no-local': { type: 'boolean' },
   dir: { type: 'string' },
@@ -26,7 +27,7 @@ export const RUN_OPTIONS = {
  * error (as an exit code); after start the Lifecycle owns the process exit.
  *
  * The cluster: `--kubeconfig`, else `KUBECONFIG`, else `~/.kube/config`,
- * else the pod's service account. With none of those (or with `--local`)
+ * else the pod's service account; `--context` picks a context of the file. With none of those (or with `--local`)
  * it runs the quick start: a local control plane with the demo workspace.
  */
 export async function run({ argv, env = process.env }: RunOptions): Promise<number> {
@@ -41,17 +42,38 @@ async function runOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const { values } = parseCommandArgs('run', argv, RUN_OPTIONS);
   if (values.local && values['no-local']) throw new UsageError('--local and --no-local contradict each other; pass one of them.');
   if (values.local && values.kubeconfig) throw new UsageError('--local starts its own cluster and cannot be combined with --kubeconfig; pass one of them.');
-  const loaded = await loadCommandConfig('run', argv, values['log-level'], env);
-  if (!loaded) return Exit.Usage;
-  const { config, configPath, level } = loaded;
+  if (values.local && values.context) throw new UsageError('--local starts its own cluster and cannot be combined with --context; pass one of them.');
+  const logFlags = { level: values['log-level'], format: values['log-format'] };
+  checkLogFlags(logFlags);
 
-  const kubeconfigPath = values.kubeconfig ?? (env.KUBECONFIG || undefined) ?? defaultKubeconfigPath(env);
-  const inCluster = !kubeconfigPath && !!env.KUBERNETES_SERVICE_HOST;
-  if (values.local || (!kubeconfigPath && !inCluster)) {
-    if (values['no-local']) {
-      console.error('No cluster configured: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod (or drop --no-local for the local quick start).');
-      return Exit.Usage;
-    }
+  // Where it connects comes first, before the config and anything that
+  // logs: `npm start` on a machine with a ~/.kube/config attaches to that
+  // cluster, and the user must see which one (and how to choose another).
+  const source = values.local ? undefined : findKubeconfig(values.kubeconfig, '--kubeconfig', env);
+  const inCluster = !values.local && !source && !!env.KUBERNETES_SERVICE_HOST;
+  let target: LoadedKubeconfig | undefined;
+  if (source || inCluster) {
+    if (values.dir !== undefined) throw new UsageError('--dir only applies to the local quick start (--local).');
+    target = loadKubeconfig(source ?? { path: undefined, from: 'in-cluster' }, values.context);
+    console.error(connectingLine(target));
+  } else if (values.context !== undefined) {
+    throw new UsageError(`--context ${values.context} needs a kubeconfig, and none was found (no --kubeconfig, $KUBECONFIG or ~/.kube/config).`);
+  } else if (values['no-local']) {
+    console.error('No cluster configured: pass --kubeconfig FILE, set KUBECONFIG, or run inside a pod (or drop --no-local for the local quick start).');
+    return Exit.Usage;
+  } else {
+    console.error(
+      values.local
+        ? 'Running the local quick start (--local): local control planes under .cache/quickstart, not any configured cluster.'
+        : 'No cluster configured (no --kubeconfig, $KUBECONFIG or ~/.kube/config): running the local quick start. For a real cluster pass --kubeconfig FILE [--context NAME] or set KUBECONFIG.',
+    );
+  }
+
+  const loaded = await loadCommandConfig('run', argv, logFlags, env);
+  if (!loaded) return Exit.Usage;
+  const { config, configPath, level, format } = loaded;
+
+  if (!target) {
     // Loaded only here: the container image has no local control plane.
     const { localModeUnavailable, runQuickstart } = await import('./quickstart/index.ts');
     const unavailable = await localModeUnavailable();
@@ -63,31 +85,24 @@ async function runOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
       );
       return Exit.Usage;
     }
-    return runQuickstart({ config, configPath, level, dir: values.dir });
+    return runQuickstart({ config, configPath, level, format, dir: values.dir });
   }
-  if (values.dir !== undefined) {
-    throw new UsageError('--dir only applies to the local quick start (--local).');
-  }
-
-  const kubeConfig = new KubeConfig();
-  try {
-    if (kubeconfigPath) kubeConfig.loadFromFile(kubeconfigPath);
-    else kubeConfig.loadFromCluster();
-  } catch (err) {
-    console.error(`Cannot load kubeconfig ${kubeconfigPath ?? '(in-cluster)'}: ${(err as Error).message}`);
-    return Exit.Usage;
-  }
-  if (!kubeConfig.getCurrentCluster()) {
-    console.error(`Kubeconfig ${kubeconfigPath ?? '(in-cluster)'} has no current context with a cluster; select one with kubectl config use-context.`);
-    return Exit.Usage;
-  }
-  await startController({ config, configPath, kubeConfig, logger: createLogger({ level }) });
+  await startController({ config, configPath, kubeConfig: target.kubeConfig, logger: createLogger({ level, format }) });
   return Exit.Ok;
 }
 
-function defaultKubeconfigPath(env: NodeJS.ProcessEnv): string | undefined {
-  const home = env.HOME ?? env.USERPROFILE;
-  if (!home) return undefined;
-  const path = join(home, '.kube', 'config');
-  return existsSync(path) ? path : undefined;
+/**
+ * The first line `run` prints against a cluster: which one, whether it is
+ * the quick start's local management cluster or another, and how to pick
+ * something else.
+ */
+export function connectingLine(target: LoadedKubeconfig): string {
+  const quickstart = target.path !== undefined && isInside(target.path, packagePath('.cache/quickstart'));
+  const what = quickstart ? "the quick start's local management cluster" : target.path === undefined ? 'the cluster this pod runs in' : 'an existing cluster, not the local quick start';
+  const other = quickstart
+    ? 'pass --kubeconfig FILE [--context NAME] for a real cluster'
+    : target.path === undefined
+      ? 'pass --kubeconfig FILE for another cluster'
+      : `pass --context NAME for another context of that kubeconfig, --kubeconfig FILE for another file, or --local for the local quick start`;
+  return `Connecting to ${describeConnection(target)}: ${what}. To use another, ${other}.`;
 }

@@ -41,6 +41,7 @@ import { KubeClient, PatchType } from '../../src/runtime/kube/client.ts';
 import { builtinTypes, type KubeObject, type ResourceType } from '../../src/runtime/kube/resource.ts';
 import { Limiter, log } from './runtime.ts';
 import { serveBaselineEndpoints, stopRequested } from '../lib/baseline-server.ts';
+import { serializeError } from '../../src/observability/error-fields.ts';
 
 const CONTROLLER = 'direct-agent';
 const FIELD_MANAGER = 'flotilla-agent';
@@ -154,7 +155,7 @@ async function deploy(bd: KubeObject & { spec?: { contentName?: string; deployme
     } catch (err) {
       errors++;
       reconciles.labels(CONTROLLER, 'error').inc();
-      log('deploy failed', { bundleDeployment: name, errors, err: err instanceof Error ? err.message : String(err) }, 50);
+      log('deploy failed', { bundleDeployment: name, errors, err: serializeError(err) }, 'error');
     } finally {
       active.labels(CONTROLLER).dec();
     }

@@ -43,6 +43,7 @@ import {
   type BundleLike,
 } from './world.ts';
 import { deploymentNamespaceFor } from '../../src/placement/deployment-namespace.ts';
+import { serializeError } from '../../src/observability/error-fields.ts';
 
 const CONTROLLER = 'direct';
 const args = parseBaselineArgs({ concurrency: 64, qps: 0, burst: 200 });
@@ -84,7 +85,7 @@ async function write<R>(what: string, fn: () => Promise<R>, tolerate: number[] =
   } catch (err) {
     if (err instanceof ApiError && tolerate.includes(err.statusCode)) return undefined;
     errors++;
-    log('write failed', { what, err: err instanceof Error ? err.message : String(err) }, 50);
+    log('write failed', { what, err: serializeError(err) }, 'error');
     return undefined;
   } finally {
     metrics.activeWorkers.labels(CONTROLLER).dec();

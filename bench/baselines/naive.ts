@@ -39,6 +39,7 @@ import {
   targetsOf,
   type BundleLike,
 } from './world.ts';
+import { serializeError } from '../../src/observability/error-fields.ts';
 
 const CONTROLLER = 'naive';
 const MAX_NEW_PER_RECONCILE = 50;
@@ -98,7 +99,7 @@ async function worker(): Promise<void> {
       if (requeue) enqueue(key);
     } catch (err) {
       metrics.reconciles.labels(CONTROLLER, 'error').inc();
-      log('reconcile failed', { key, err: err instanceof Error ? err.message : String(err) }, 50);
+      log('reconcile failed', { key, err: serializeError(err) }, 'error');
       done(key);
       // client-go would back off; a short fixed delay keeps this simple and still retries.
       setTimeout(() => enqueue(key), 100).unref();

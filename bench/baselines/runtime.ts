@@ -50,8 +50,8 @@ export function parseBaselineArgs(defaults: { concurrency: number; qps: number; 
   return { kubeconfig: values.kubeconfig, concurrency: Number(values.concurrency), qps: Number(values.qps), burst: Number(values.burst), awaitReady: values['await-ready'] === true };
 }
 
-/** One JSON log line on stdout (pino's shape: level, time, msg). */
-export function log(msg: string, fields: Record<string, unknown> = {}, level = 30): void {
+/** One JSON log line on stdout (Flotilla's shape: level by name, time, msg). */
+export function log(msg: string, fields: Record<string, unknown> = {}, level: 'info' | 'error' = 'info'): void {
   process.stdout.write(`${JSON.stringify({ level, time: Date.now(), ...fields, msg })}\n`);
 }
 

@@ -33,6 +33,7 @@ import { AgentMetrics } from './metrics.ts';
 import { AGENT_FIELD_MANAGER, AGENT_LEADER_LEASE } from '../registration/names.ts';
 import { adoptApplySets } from './orphans.ts';
 import { agentTooling } from './tooling.ts';
+import { componentLogger } from '../observability/logger.ts';
 
 export interface StartAgentOptions {
   config: FlotillaConfig;
@@ -64,7 +65,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const downstream = new KubeClient({
     kubeConfig: opts.downstream,
     registry,
-    logger: log.child({ component: 'downstream-client' }),
+    logger: componentLogger(log, 'downstream-client'),
     qps: config.agent.downstreamQps,
     burst: config.agent.downstreamBurst,
     requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
@@ -88,7 +89,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const downstreamInformers = new InformerFactory({
     client: downstream,
     registry,
-    logger: log.child({ component: 'downstream-informer' }),
+    logger: componentLogger(log, 'downstream-informer'),
     resyncPeriodMs: config.resyncPeriodSeconds * 1000,
     listPageSize: config.api.listPageSize,
   });
@@ -113,7 +114,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     namespace: agentNamespace,
     tooling: agentTooling(),
     fieldManager: AGENT_FIELD_MANAGER,
-    logger: log.child({ component: 'applier' }),
+    logger: componentLogger(log, 'applier'),
     clientFor: impersonation.clientFor,
   });
   const metrics = new AgentMetrics(registry, {
@@ -124,7 +125,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   const reconnect = new ReconnectProbe({
     targets: [manager.client, downstream],
     watches: [manager.informers, downstreamInformers],
-    logger: log.child({ component: 'reconnect' }),
+    logger: componentLogger(log, 'reconnect'),
   });
   const deployer = new Deployer({
     namespace,
@@ -156,7 +157,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     leaseDurationSeconds: config.agent.heartbeatLeaseDurationSeconds,
     active: () => manager.active,
     registry,
-    logger: log.child({ component: 'heartbeat' }),
+    logger: componentLogger(log, 'heartbeat'),
   });
 
   const watcher = await watchConfig(opts.configPath, (change) => manager.applyConfig(change), { initial: config, logger: log, registry });
@@ -174,6 +175,6 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
   reconnect.start();
   // ApplySets on the cluster whose BundleDeployment was deleted while no agent ran are found and removed.
   void adoptApplySets({ applier, deployer, scheduler, namespace, active: () => manager.active, stopping: lifecycle.stopping, logger: log });
-  log.info({ namespace, agentNamespace, upstream: manager.client.server, downstream: downstream.server }, 'agent started');
+  log.info({ agentNamespace, upstream: manager.client.server, downstream: downstream.server }, 'agent started');
   return { manager, deployer, heartbeat, lifecycle, downstream };
 }

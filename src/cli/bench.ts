@@ -19,7 +19,8 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.error('Benchmarks need a source checkout of Flotilla (bench/run.ts is not in this installation); run them from a clone with `npm run bench`.');
     return Exit.Usage;
   }
-  const child = spawn(process.execPath, [runner, ...argv], { stdio: 'inherit' });
+  // The runner's usage text then names this command rather than `npm run bench --`.
+  const child = spawn(process.execPath, [runner, ...argv], { stdio: 'inherit', env: { ...process.env, FLOTILLA_BENCH_COMMAND: 'flotilla bench' } });
   // The child shares the terminal, so Ctrl-C reaches it directly; a signal
   // sent to this process alone (kill, a supervisor) is passed on.
   const forward = (signal: NodeJS.Signals) => child.kill(signal);

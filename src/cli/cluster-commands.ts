@@ -3,8 +3,6 @@
  * the usage and loads this on use: it pulls in @kubernetes/client-node).
  */
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
 import { describeError } from '../controlplane/manifests.ts';
 import { manifestsYaml } from '../registration/agent-manifests.ts';
@@ -14,13 +12,16 @@ import { DEFAULT_AGENT_NAMESPACE } from '../registration/names.ts';
 import { Exit, parseCommandArgs, UsageError } from './args.ts';
 import { defaultLocalDir, prepareLocalRun, runAgentLocally, type LocalRunPlan } from './cluster-local.ts';
 import { parseDuration } from './duration.ts';
+import { describeConnection, findKubeconfig, loadKubeconfig, type LoadedKubeconfig } from './kubeconfig.ts';
 import { packageVersion } from './paths.ts';
 import { DEFAULT_TIMEOUT, IMAGE_REPOSITORY } from './cluster.ts';
 
 const COMMON = {
   namespace: { type: 'string', short: 'n' },
   kubeconfig: { type: 'string' },
+  context: { type: 'string' },
   'upstream-kubeconfig': { type: 'string' },
+  'upstream-context': { type: 'string' },
   'agent-namespace': { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -55,7 +56,10 @@ interface Common {
   name: string;
   workspace: string;
   upstream: KubeConfig;
+  /** Where `upstream` points, for the first progress line. */
+  upstreamConnection: string;
   downstreamPath: string | undefined;
+  downstreamContext: string | undefined;
   agentNamespace: string;
   timeoutMs: number;
 }
@@ -70,11 +74,18 @@ function common(command: string, values: { [K in keyof typeof COMMON]?: string |
   if (!DNS_LABEL.test(agentNamespace)) throw new UsageError(`--agent-namespace "${agentNamespace}" must be a DNS label.`);
   const downstreamPath = values.kubeconfig as string | undefined;
   if (downstreamPath !== undefined && !existsSync(downstreamPath)) throw new UsageError(`--kubeconfig ${downstreamPath}: file not found.`);
+  const downstreamContext = values.context as string | undefined;
+  if (downstreamContext !== undefined && downstreamPath === undefined) throw new UsageError('--context names a context of the downstream kubeconfig: pass --kubeconfig DOWNSTREAM with it.');
+  // A context that is not there fails now, before anything is written upstream.
+  if (downstreamPath !== undefined && downstreamContext !== undefined) loadDownstream(downstreamPath, downstreamContext);
+  const upstream = loadUpstream(values['upstream-kubeconfig'] as string | undefined, values['upstream-context'] as string | undefined, env);
   return {
     name,
     workspace,
-    upstream: loadUpstream(values['upstream-kubeconfig'] as string | undefined, env),
+    upstream: upstream.kubeConfig,
+    upstreamConnection: describeConnection(upstream),
     downstreamPath,
+    downstreamContext,
     agentNamespace,
     timeoutMs: parseDuration((values.timeout as string | undefined) ?? DEFAULT_TIMEOUT, '--timeout'),
   };
@@ -82,23 +93,14 @@ function common(command: string, values: { [K in keyof typeof COMMON]?: string |
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-function loadUpstream(flag: string | undefined, env: NodeJS.ProcessEnv): KubeConfig {
-  const fromEnv = env.KUBECONFIG?.split(':').find((p) => p !== '');
-  const home = env.HOME ?? homedir();
-  const path = flag ?? fromEnv ?? (existsSync(join(home, '.kube', 'config')) ? join(home, '.kube', 'config') : undefined);
-  if (!path) throw new UsageError('No management cluster: pass --upstream-kubeconfig FILE or set KUBECONFIG.');
-  return loadKubeconfigFile(path, flag ? '--upstream-kubeconfig' : 'KUBECONFIG');
+function loadUpstream(flag: string | undefined, context: string | undefined, env: NodeJS.ProcessEnv): LoadedKubeconfig {
+  const source = findKubeconfig(flag, '--upstream-kubeconfig', env);
+  if (!source) throw new UsageError('No management cluster: pass --upstream-kubeconfig FILE or set KUBECONFIG.');
+  return loadKubeconfig(source, context, '--upstream-context');
 }
 
-function loadKubeconfigFile(path: string, what: string): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    kc.loadFromFile(path);
-  } catch (error) {
-    throw new UsageError(`Cannot read the kubeconfig ${path} (${what}): ${(error as Error).message.split('\n')[0]}`);
-  }
-  if (!kc.getCurrentCluster()) throw new UsageError(`The kubeconfig ${path} (${what}) has no current context with a cluster.`);
-  return kc;
+function loadDownstream(path: string, context: string | undefined): KubeConfig {
+  return loadKubeconfig({ path, from: '--kubeconfig' }, context).kubeConfig;
 }
 
 export function parseLabels(text: string | undefined): Record<string, string> {
@@ -146,19 +148,21 @@ export async function prepareAdd(argv: string[], env: NodeJS.ProcessEnv = proces
   const args = parseAddArgs(argv, env);
   // With --print, stdout is the YAML; progress goes to stderr.
   const log = args.mode === 'print' ? (line: string) => console.error(line) : out;
+  log(`management cluster: ${args.upstreamConnection}`);
   const registered = await registerCluster({ ...args, upstreamServer: args.upstreamServer, log });
   let plan: LocalRunPlan | undefined;
   if (args.mode === 'print') {
     process.stdout.write(manifestsYaml(registered.downstreamObjects));
     log(`downstream installation written to stdout (${registered.downstreamObjects.length} objects; it holds the agent's token: keep it secret)`);
   } else if (args.mode === 'install') {
-    await installAgent(loadKubeconfigFile(args.downstreamPath as string, '--kubeconfig'), registered, args.agentNamespace, log);
+    await installAgent(loadDownstream(args.downstreamPath as string, args.downstreamContext), registered, args.agentNamespace, log);
   } else {
     plan = await prepareLocalRun({
       dir: args.dir,
       upstreamKubeconfig: registered.upstreamKubeconfig,
       deploymentNamespace: registered.deploymentNamespace,
       downstreamKubeconfig: args.downstreamPath as string,
+      downstreamContext: args.downstreamContext,
       agentNamespace: args.agentNamespace,
     });
     log(`agent upstream kubeconfig written to ${plan.kubeconfigPath} (mode 0600)`);
@@ -177,7 +181,8 @@ async function add(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
 async function remove(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parseCommandArgs('cluster remove', argv, COMMON, true);
   const args = common('cluster remove', values, positionals, env);
-  const downstream = args.downstreamPath === undefined ? undefined : loadKubeconfigFile(args.downstreamPath, '--kubeconfig');
+  const downstream = args.downstreamPath === undefined ? undefined : loadDownstream(args.downstreamPath, args.downstreamContext);
+  console.log(`management cluster: ${args.upstreamConnection}`);
   const outcome = await removeCluster({ ...args, ...(downstream ? { downstream } : {}), log: (line) => console.log(line) });
   return outcome.complete ? Exit.Ok : Exit.Failure;
 }

@@ -22,6 +22,7 @@ export async function prepareLocalRun(options: {
   upstreamKubeconfig: string;
   deploymentNamespace: string;
   downstreamKubeconfig: string;
+  downstreamContext?: string | undefined;
   agentNamespace: string;
 }): Promise<LocalRunPlan> {
   const dir = resolve(options.dir);
@@ -35,6 +36,7 @@ export async function prepareLocalRun(options: {
       '--upstream-kubeconfig', kubeconfigPath,
       '--namespace', options.deploymentNamespace,
       '--kubeconfig', resolve(options.downstreamKubeconfig),
+      ...(options.downstreamContext !== undefined ? ['--context', options.downstreamContext] : []),
       '--agent-namespace', options.agentNamespace,
     ],
   };

@@ -37,7 +37,9 @@ Options:
   -n, --namespace WORKSPACE     Workspace namespace of the Cluster (required).
   --kubeconfig FILE             Downstream cluster's kubeconfig (add: required
                                 unless --print; remove: uninstall the agent there).
+  --context NAME                Context of the downstream kubeconfig (default: its current one).
   --upstream-kubeconfig FILE    Management cluster (default: $KUBECONFIG, else ~/.kube/config).
+  --upstream-context NAME       Context of the management cluster's kubeconfig (default: its current one).
   --agent-namespace NS          Downstream namespace of the agent (default ${DEFAULT_AGENT_NAMESPACE}).
   --timeout DUR                 Bound on each wait (default ${DEFAULT_TIMEOUT}).
 add only:

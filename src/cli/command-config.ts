@@ -1,13 +1,15 @@
 /**
  * What every long-running command (`run`, `agent`) does before it starts:
- * check `--log-level`, find and load the config file (an invalid one is one
- * line per problem, exit 2), and settle the log level. One place, so both
- * commands answer a bad flag or file in the same words.
+ * check `--log-level` and `--log-format`, find and load the config file (an
+ * invalid one is one line per problem, exit 2), and settle the log level and
+ * format. One place, so both commands answer a bad flag or file in the same
+ * words.
  */
 import { existsSync } from 'node:fs';
 import type { LevelWithSilent } from 'pino';
 import { ConfigError, configPathFromArgs, loadConfig } from '../config/index.ts';
 import { DEFAULT_CONFIG_PATH, type FlotillaConfig } from '../config/schema.ts';
+import { LOG_FORMATS, type LogFormat } from '../observability/logger.ts';
 import { UsageError } from './args.ts';
 import { packagePath } from './paths.ts';
 
@@ -17,22 +19,28 @@ export interface CommandConfig {
   config: FlotillaConfig;
   configPath: string;
   level: LevelWithSilent;
+  format: LogFormat;
+}
+
+/** The log settings given on the command line (flags), before the environment and the config file. */
+export interface LogFlags {
+  level?: string | undefined;
+  format?: string | undefined;
 }
 
 /**
  * The config and log level for `command`, or `undefined` after printing why
- * the config file cannot be used (the caller exits 2). A bad `--log-level`
- * or `FLOTILLA_LOG_LEVEL` throws a UsageError.
+ * the config file cannot be used (the caller exits 2). A bad `--log-level`,
+ * `--log-format`, `FLOTILLA_LOG_LEVEL` or `FLOTILLA_LOG_FORMAT` throws a UsageError.
  */
 export async function loadCommandConfig(
   command: string,
   argv: string[],
-  levelFlag: string | undefined,
+  flags: LogFlags,
   env: NodeJS.ProcessEnv,
 ): Promise<CommandConfig | undefined> {
-  if (levelFlag !== undefined && !LOG_LEVELS.includes(levelFlag as LevelWithSilent)) {
-    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${levelFlag}".`);
-  }
+  checkLogFlags(flags);
+  const levelFlag = flags.level;
   const configPath = resolveConfigPath(command, argv, env);
   let config: FlotillaConfig;
   try {
@@ -41,9 +49,21 @@ export async function loadCommandConfig(
     console.error(err instanceof ConfigError ? err.message : `Cannot read config ${configPath}: ${(err as Error).message}`);
     return undefined;
   }
-  const level = (levelFlag ?? env.FLOTILLA_LOG_LEVEL ?? config.log.level) as LevelWithSilent;
+  const level = (levelFlag ?? (env.FLOTILLA_LOG_LEVEL || undefined) ?? config.log.level) as LevelWithSilent;
   if (!LOG_LEVELS.includes(level)) throw new UsageError(`FLOTILLA_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${level}".`);
-  return { config, configPath, level };
+  const format = (flags.format ?? (env.FLOTILLA_LOG_FORMAT || undefined) ?? config.log.format) as LogFormat;
+  if (!LOG_FORMATS.includes(format)) throw new UsageError(`FLOTILLA_LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}, not "${format}".`);
+  return { config, configPath, level, format };
+}
+
+/** A bad `--log-level` or `--log-format` is a UsageError; commands check them before anything else. */
+export function checkLogFlags(flags: LogFlags): void {
+  if (flags.level !== undefined && !LOG_LEVELS.includes(flags.level as LevelWithSilent)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${flags.level}".`);
+  }
+  if (flags.format !== undefined && !LOG_FORMATS.includes(flags.format as LogFormat)) {
+    throw new UsageError(`--log-format must be one of ${LOG_FORMATS.join(', ')}, not "${flags.format}".`);
+  }
 }
 
 /**

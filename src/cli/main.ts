@@ -50,6 +50,7 @@ Environment:
                               is not given.
   FLOTILLA_CONFIG             Config file when --config is not given.
   FLOTILLA_LOG_LEVEL          Log level when --log-level is not given.
+  FLOTILLA_LOG_FORMAT         Log format (json or text) when --log-format is not given.
   FLOTILLA_CACHE_DIR          Where the local control plane's binaries are cached
                               (default \${XDG_CACHE_HOME:-~/.cache}/flotilla).
   FLOTILLA_KUBECTL            The kubectl \`apply\` renders kustomizations with when

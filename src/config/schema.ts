@@ -441,7 +441,13 @@ const LogSchema = Type.Object(
   {
     level: Type.Enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
       default: 'info',
-      description: 'Minimum level of the JSON log lines (pino levels). `silent` turns logging off.',
+      description: 'Minimum level of the log lines (pino levels). `silent` turns logging off.',
+    }),
+    format: Type.Enum(['json', 'text'], {
+      default: 'json',
+      description:
+        '`json`: one JSON object per line (for log collectors; the default). `text`: one readable line per entry (time, level, component, message, key=value fields) for a terminal. Overridden by `--log-format` and `FLOTILLA_LOG_FORMAT`; takes effect at the next start.',
+      [HOT_RELOAD_ANNOTATION]: false,
     }),
   },
   { ...section, description: 'Logging.', [HOT_RELOAD_ANNOTATION]: true },

@@ -25,7 +25,7 @@ import { ConfigError } from './errors.ts';
 import { planHotReload } from './hot-reload.ts';
 import { loadConfig, parseConfigText } from './load.ts';
 import type { FlotillaConfig } from './schema.ts';
-import { silentLogger, type Logger } from '../observability/logger.ts';
+import { componentLogger, silentLogger, type Logger } from '../observability/logger.ts';
 import { registeredCounter, registeredGauge } from '../observability/metrics.ts';
 
 export interface ConfigChange {
@@ -101,7 +101,7 @@ export async function watchConfig(
   onChange: ConfigChangeListener,
   options: ConfigWatcherOptions = {},
 ): Promise<ConfigWatcher> {
-  const logger = (options.logger ?? silentLogger).child({ component: 'config-watcher', path });
+  const logger = componentLogger(options.logger ?? silentLogger, 'config-watcher').child({ path });
   const debounceMs = options.debounceMs ?? 250;
   const pollIntervalMs = options.pollIntervalMs ?? 10_000;
   const metrics = reloadMetrics(options.registry);
@@ -162,7 +162,7 @@ export async function watchConfig(
 
     const previous = running;
     running = plan.next;
-    logger.info({ changed: plan.changed }, `configuration reloaded: ${plan.changed.join(', ')}`);
+    // The consumer logs "configuration reloaded" once it has applied the change (Manager.applyConfig).
     if (!closed) {
       try {
         await onChange({ previous, next: plan.next, changed: plan.changed, restartRequired: plan.restartRequired });

@@ -149,7 +149,7 @@ export class ClusterFanOut implements EventSource<FanOutTargets> {
     } catch (err) {
       // Never lose a fan-out: without an answer, every Bundle and group of
       // the workspace is a candidate.
-      this.#log.warn({ err: (err as Error).message, workspace }, 'selector index query failed; fanning out to the whole workspace');
+      this.#log.warn({ err, workspace }, 'selector index query failed; fanning out to the whole workspace');
       for (const key of this.#ctx.bundles.store.indexKeys(Index.namespace, workspace)) bundles.add(key);
       for (const key of this.#ctx.clusterGroups.store.indexKeys(Index.namespace, workspace)) groups.add(key);
       return out;

@@ -17,6 +17,7 @@ import { PlacementContext, type Cache } from './placement-context.ts';
 import { WorkspaceEvents } from './workspace-events.ts';
 import { WorkspaceSet } from './workspaces.ts';
 import type { WrittenKind } from './writer.ts';
+import { componentLogger } from '../observability/logger.ts';
 
 /**
  * Assembles the placement controllers (Cluster, ClusterGroup, Bundle,
@@ -45,10 +46,10 @@ export function registerControllers(manager: Manager): PlacementContext {
   const workspaceSet = new WorkspaceSet(
     ctx.workspaces,
     registeredGauge(manager.registry, { name: 'flotilla_workspaces', help: 'Namespaces that are onboarded workspaces now.' }),
-    manager.log.child({ component: 'workspaces' }),
+    componentLogger(manager.log, 'workspaces'),
   );
   const sources: PlacementSources = {
-    fanOut: new ClusterFanOut(ctx, manager.pool, manager.log.child({ component: 'fan-out' })),
+    fanOut: new ClusterFanOut(ctx, manager.pool, componentLogger(manager.log, 'fan-out')),
     workspaceChanges: new WorkspaceEvents(ctx, workspaceSet, (listener) => manager.onConfigChange(listener), manager.log),
   };
 

@@ -26,7 +26,7 @@ import type { SecureContextOptions } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { formatHostPort, parseBindAddress, type BindAddress } from '../config/bind-address.ts';
 import { formatReport, type HealthChecks } from './health-checks.ts';
-import { silentLogger, type Logger } from './logger.ts';
+import { componentLogger, silentLogger, type Logger } from './logger.ts';
 import type { RequestAuthorizer } from './metrics-auth.ts';
 import type { PemKeyPair } from './self-signed-certificate.ts';
 import type { ServingCertificate } from './serving-certificate.ts';
@@ -89,7 +89,7 @@ export class ObservabilityServer {
     if (bind === null) throw new RangeError('bind address 0 disables the endpoint; do not create a server for it');
     this.#bind = bind;
     this.#options = options;
-    this.#logger = (options.logger ?? silentLogger).child({ component: 'http-server' });
+    this.#logger = componentLogger(options.logger ?? silentLogger, 'http-server');
     const handler = (request: IncomingMessage, response: ServerResponse) => {
       this.#handle(request, response).catch((error: unknown) => {
         this.#logger.error({ err: error, url: request.url }, 'observability request failed');
@@ -131,6 +131,15 @@ export class ObservabilityServer {
     return this.#options.certificate !== undefined;
   }
 
+  /** How requests are protected, for the caller's one "serving" line. */
+  get protection(): { certificate?: string; authorization: string } {
+    const certificate = this.#options.certificate;
+    return {
+      ...(certificate ? { certificate: certificate.source } : {}),
+      authorization: this.#options.authorizer ? 'TokenReview+SubjectAccessReview' : 'none',
+    };
+  }
+
   async listen(): Promise<BoundAddress> {
     const certificate = this.#options.certificate;
     if (certificate) {
@@ -159,16 +168,7 @@ export class ObservabilityServer {
         this.#address = { host: info.address, port: info.port, url: `${scheme}://${formatHostPort(urlHost, info.port)}` };
         // Later runtime errors (rare once listening) must not become uncaught exceptions.
         this.#server.on('error', (error) => this.#logger.error({ err: error }, 'observability server error'));
-        this.#logger.info(
-          {
-            address: formatHostPort(info.address, info.port),
-            paths: this.paths,
-            scheme,
-            ...(certificate ? { certificate: certificate.source } : {}),
-            authorization: this.#options.authorizer ? 'TokenReview+SubjectAccessReview' : 'none',
-          },
-          'observability endpoints listening',
-        );
+        // The caller logs where it serves (the manager's "serving" line): one line per server.
         resolve(this.#address);
       };
       this.#server.once('error', onError);

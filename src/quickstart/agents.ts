@@ -40,6 +40,7 @@ export interface AgentsOptions {
   upstream: KubeConfig;
   config: FlotillaConfig;
   level: string;
+  format: string;
   clusters: readonly AgentSpec[];
   log: (line: string) => void;
 }
@@ -82,6 +83,7 @@ export class QuickstartAgents {
             '--namespace', registered.deploymentNamespace,
             '--config', configFile,
             '--log-level', opts.level,
+            '--log-format', opts.format,
           ],
           logFile,
           detached: true,

@@ -20,7 +20,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { API_VERSION, Kind } from '../api/constants.ts';
-import { createLogger } from '../observability/logger.ts';
+import { createLogger, type LogFormat } from '../observability/logger.ts';
 import type { FlotillaConfig } from '../config/schema.ts';
 import { applyManifests, loadKubeConfig } from '../controlplane/manifests.ts';
 import { controllerKubeconfig } from '../controlplane/rbac.ts';
@@ -39,6 +39,8 @@ export interface QuickstartOptions {
   config: FlotillaConfig;
   configPath: string;
   level: FlotillaConfig['log']['level'];
+  /** The log files' format (the controller's and the agents'). */
+  format?: LogFormat;
   /** Working directory for the control planes, kubeconfigs and logs. */
   dir?: string | undefined;
   out?: NodeJS.WriteStream;
@@ -76,7 +78,7 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<number> {
     const logFile = join(dir, 'flotilla.log');
     let progress: ProgressDisplay | undefined;
     const echo = (line: string) => (progress ? progress.say(line) : print(line));
-    const logger = createLogger({ level: opts.level, destination: quickstartLogSink(logFile, echo) });
+    const logger = createLogger({ level: opts.level, destination: quickstartLogSink(logFile, echo, opts.format) });
     running = await startController({
       config: opts.config,
       configPath: opts.configPath,
@@ -108,6 +110,7 @@ export async function runQuickstart(opts: QuickstartOptions): Promise<number> {
       upstream: admin,
       config: opts.config,
       level: opts.level,
+      format: opts.format ?? 'json',
       clusters: sampleClusters.map((c) => ({
         cluster: c.metadata?.name ?? '',
         labels: c.metadata?.labels ?? {},

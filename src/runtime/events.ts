@@ -165,7 +165,7 @@ export class EventRecorder {
         return;
       }
       this.#written.labels(type, reason, 'error').inc();
-      this.#o.logger.warn({ err: (err as Error).message, reason, object: `${meta.namespace}/${meta.name}` }, 'could not record event');
+      this.#o.logger.warn({ err, reason, object: `${meta.namespace}/${meta.name}` }, 'could not record event');
     } finally {
       tracked.pendingWrite = false;
     }
@@ -181,7 +181,7 @@ export class EventRecorder {
       this.#written.labels(type, reason, 'series').inc();
     } catch (err) {
       this.#written.labels(type, reason, 'error').inc();
-      this.#o.logger.warn({ err: (err as Error).message, reason, event: tracked.name }, 'could not update event series');
+      this.#o.logger.warn({ err, reason, event: tracked.name }, 'could not update event series');
     } finally {
       tracked.pendingWrite = false;
     }

@@ -163,7 +163,7 @@ export class LeaderElector {
         return;
       } catch (err) {
         if (attempt === 0 && err instanceof ApiError && err.statusCode === 409) continue;
-        this.#log.warn({ err: (err as Error).message }, 'could not release lease; standbys take over after it expires');
+        this.#log.warn({ err }, 'could not release lease; standbys take over after it expires');
         return;
       }
     }
@@ -233,7 +233,7 @@ export class LeaderElector {
       lease = await client.get<Lease>(builtinTypes.lease, name, namespace, { signal });
     } catch (err) {
       if (!isNotFound(err)) {
-        this.#log.warn({ err: (err as Error).message }, 'error retrieving lease');
+        this.#log.warn({ err }, 'error retrieving lease');
         return false;
       }
       try {
@@ -248,7 +248,7 @@ export class LeaderElector {
         this.#observe(created, now);
         return true;
       } catch (createErr) {
-        this.#log.warn({ err: (createErr as Error).message }, 'error creating lease');
+        this.#log.warn({ err: createErr }, 'error creating lease');
         return false;
       }
     }
@@ -269,8 +269,7 @@ export class LeaderElector {
       this.#observe(updated, now);
       return true;
     } catch (err) {
-      const msg = err instanceof ApiError && err.statusCode === 409 ? 'lease changed under us' : (err as Error).message;
-      this.#log.warn({ err: msg }, 'failed to update lease');
+      this.#log.warn({ err }, err instanceof ApiError && err.statusCode === 409 ? 'failed to update lease: it changed under us' : 'failed to update lease');
       return false;
     }
   }

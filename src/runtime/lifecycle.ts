@@ -38,7 +38,7 @@
  *   exit.) During shutdown such errors are only logged.
  */
 import type { Registry } from 'prom-client';
-import { silentLogger, type Logger } from '../observability/logger.ts';
+import { componentLogger, silentLogger, type Logger } from '../observability/logger.ts';
 import { registeredCounter } from '../observability/metrics.ts';
 import { currentIsolation, type IsolationTags } from './isolation.ts';
 
@@ -127,7 +127,7 @@ export class Lifecycle {
   constructor(options: LifecycleOptions) {
     if (!(options.timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${options.timeoutMs}`);
     this.#timeoutMs = options.timeoutMs;
-    this.#logger = (options.logger ?? silentLogger).child({ component: 'lifecycle' });
+    this.#logger = componentLogger(options.logger ?? silentLogger, 'lifecycle');
     this.#exit = options.exit ?? ((code) => process.exit(code));
     this.#events = options.processEvents ?? process;
     this.#signals = options.signals ?? ['SIGTERM', 'SIGINT'];

@@ -26,6 +26,7 @@ import { EventRecorder } from './events.ts';
 import { SelectorMatchPool } from './pool/index.ts';
 import { subscribeWatches, type Watch } from './watches.ts';
 import { resolvePoolThreads } from '../config/resolve.ts';
+import { componentLogger } from '../observability/logger.ts';
 
 function reflectorBackoffSettings(reflector: FlotillaConfig['backoff']['reflector']): BackoffSettings {
   return {
@@ -116,7 +117,7 @@ export class Manager {
     this.client = new KubeClient({
       kubeConfig: opts.kubeConfig,
       registry: this.registry,
-      logger: this.log.child({ component: 'kube-client' }),
+      logger: componentLogger(this.log, 'kube-client'),
       qps: config.api.qps,
       burst: config.api.burst,
       requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
@@ -126,7 +127,7 @@ export class Manager {
     this.informers = new InformerFactory({
       client: this.client,
       registry: this.registry,
-      logger: this.log.child({ component: 'informer' }),
+      logger: componentLogger(this.log, 'informer'),
       resyncPeriodMs: config.resyncPeriodSeconds * 1000,
       listPageSize: config.api.listPageSize,
       reflectorBackoff: reflectorBackoffSettings(config.backoff.reflector),
@@ -137,7 +138,7 @@ export class Manager {
       inlineThreshold: config.concurrency.poolInlineThreshold,
       ...(config.concurrency.poolWorkerMaxHeapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: config.concurrency.poolWorkerMaxHeapMb } } : {}),
       registry: this.registry,
-      logger: this.log.child({ component: 'pool' }),
+      logger: this.log, // it names itself: component selector-pool
     });
     this.#leading = !config.leaderElection.enabled;
     this.actors.pause();
@@ -186,7 +187,7 @@ export class Manager {
         renewDeadlineMs: le.renewDeadlineSeconds * 1000,
         retryPeriodMs: le.retryPeriodSeconds * 1000,
         registry: this.registry,
-        logger: this.log.child({ component: 'leader-election' }),
+        logger: componentLogger(this.log, 'leader-election'),
         onStartedLeading: () => {
           this.#leading = true;
           this.#gate();
@@ -264,7 +265,7 @@ export class Manager {
       registry: this.registry,
       controller: `flotilla.dev/${component}`,
       instance: this.identity,
-      logger: this.log.child({ component: 'events' }),
+      logger: componentLogger(this.log, 'events'),
       budget: this.#eventBudget,
     });
   }
@@ -280,7 +281,7 @@ export class Manager {
     this.#monitor.start();
     for (const server of this.#servers) {
       const address = await server.listen();
-      this.log.info({ url: address.url, paths: server.paths }, 'serving');
+      this.log.info({ url: address.url, paths: server.paths, ...server.protection }, 'serving');
     }
     this.informers.start();
     void this.informers.waitForCacheSync(this.#halt.signal).then(

@@ -242,7 +242,7 @@ test('flotilla --help lists cluster; flotilla cluster --help documents add and r
   assert.match(top.stdout, /^  cluster +\S/m);
   const help = await flotilla(['cluster', 'add', '--help']);
   assert.equal(help.code, 0);
-  for (const flag of ['--namespace', '--kubeconfig', '--upstream-kubeconfig', '--labels', '--agent-namespace', '--image', '--upstream-server', '--print', '--run-local', '--dir', '--timeout']) {
+  for (const flag of ['--namespace', '--kubeconfig', '--context', '--upstream-kubeconfig', '--upstream-context', '--labels', '--agent-namespace', '--image', '--upstream-server', '--print', '--run-local', '--dir', '--timeout']) {
     assert.match(help.stdout, new RegExp(`^  (-n, )?${flag}`, 'm'), flag);
   }
   assert.match(help.stdout, /^Usage: flotilla cluster add NAME/m);
@@ -271,6 +271,8 @@ test('cluster remove: deployment namespace and ClusterRoleBinding gone, token re
 
   const again = await flotilla(['cluster', 'remove', 'a', '-n', WS, '--upstream-kubeconfig', env!.cp.adminKubeconfig, '--timeout', '10s']);
   assert.equal(again.code, 0, again.stderr);
+  // First, which management cluster it talks to.
+  assert.equal(again.stdout.split('\n')[0], `management cluster: ${env!.cp.apiServerUrl} (context "${env!.adminKubeConfig.getCurrentContext()}" of ${env!.cp.adminKubeconfig})`);
   assert.match(again.stdout, /cluster team-a\/a not found/);
   assert.match(again.stdout, /already gone/);
 });

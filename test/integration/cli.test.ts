@@ -19,6 +19,7 @@ import { readKustomization } from '../../src/quickstart/manifests.ts';
 import { REPO_ROOT, startFlotilla, type FlotillaProcess, type LogLine } from '../support/flotilla.ts';
 import { applyManifests, loadKubeConfig } from '../support/kube.ts';
 import { waitFor } from '../../src/util/wait.ts';
+import { levelAtLeast } from '../../src/observability/logger.ts';
 
 const CLI = join(REPO_ROOT, 'src/cli/main.ts');
 const work = mkdtempSync(join(tmpdir(), 'flotilla-cli-'));
@@ -68,12 +69,13 @@ test('every command has --help (exit 0, usage text)', () => {
     assert.match(stdout, new RegExp(`^Usage: flotilla ${command}`, 'm'), command);
   }
   const run = flotilla(['run', '-h']).stdout;
-  for (const flag of ['--kubeconfig', '--config', '--log-level', '--local', '--no-local', '--dir']) assert.match(run, new RegExp(`^  ${flag}`, 'm'));
+  for (const flag of ['--kubeconfig', '--context', '--config', '--log-level', '--log-format', '--local', '--no-local', '--dir']) assert.match(run, new RegExp(`^  ${flag}`, 'm'));
   assert.doesNotMatch(run, /--no-demo-agent/);
-  // bench delegates to bench/run.ts (its own usage) when present.
+  // bench delegates to bench/run.ts when present, whose usage then names `flotilla bench`.
   const bench = flotilla(['bench', '--help']);
   assert.equal(bench.code, 0, bench.stderr);
-  assert.match(bench.stdout, /usage/i);
+  assert.match(bench.stdout, /^Usage: flotilla bench <scenario> \[options\]$/m);
+  assert.doesNotMatch(bench.stdout, /npm run bench/);
 });
 
 test('flotilla version prints the package, Node and pinned Kubernetes versions', () => {
@@ -118,7 +120,7 @@ test('the agent without its required flags, or with an unreadable kubeconfig, is
   const unreadable = flotilla(['agent', '--upstream-kubeconfig', '/nonexistent/upstream', '--namespace', 'cluster-x', '--kubeconfig', '/nonexistent/down']);
   assert.equal(unreadable.code, 2);
   assertOneSentence(unreadable.stderr);
-  assert.match(unreadable.stderr, /^Cannot load the upstream kubeconfig \/nonexistent\/upstream/);
+  assert.match(unreadable.stderr, /^Cannot read the kubeconfig \/nonexistent\/upstream \(--upstream-kubeconfig\): /);
 });
 
 test('a bad config file stops the start with exit 2, naming the field', () => {
@@ -126,6 +128,12 @@ test('a bad config file stops the start with exit 2, naming the field', () => {
   writeFileSync(config, 'concurrency:\n  maxConcurrentReconciles: 0\n');
   const { code, stderr } = flotilla(['run', '--kubeconfig', cp.adminKubeconfig, '--config', config]);
   assert.equal(code, 2);
+  // Where it would connect comes first, naming the real server and the context.
+  const context = loadKubeConfig(cp.adminKubeconfig).getCurrentContext();
+  assert.equal(
+    stderr.split('\n')[0],
+    `Connecting to ${cp.apiServerUrl} (context "${context}" of ${cp.adminKubeconfig}): an existing cluster, not the local quick start. To use another, pass --context NAME for another context of that kubeconfig, --kubeconfig FILE for another file, or --local for the local quick start.`,
+  );
   assert.match(stderr, /concurrency\.maxConcurrentReconciles/);
   assert.doesNotMatch(stderr, /^\s+at /m);
 });
@@ -144,7 +152,7 @@ async function probe(proc: FlotillaProcess, path: '/healthz' | '/readyz'): Promi
 }
 
 const errorLines = (proc: FlotillaProcess, pattern: RegExp): LogLine[] =>
-  proc.logs.filter((l) => typeof l.level === 'number' && l.level >= 50 && typeof l.msg === 'string' && pattern.test(l.msg));
+  proc.logs.filter((l) => levelAtLeast(l.level, 'error') && typeof l.msg === 'string' && pattern.test(l.msg));
 
 async function waitForRetries(proc: FlotillaProcess, failedLists: number): Promise<void> {
   await waitFor(

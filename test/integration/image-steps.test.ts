@@ -26,6 +26,7 @@ import { testConfig } from '../support/flotilla.ts';
 import { applyManifests, loadKubeConfig } from '../support/kube.ts';
 import { waitFor } from '../../src/util/wait.ts';
 import { CONFIG_DIR, renderKustomization, REPO_ROOT } from '../unit/manifests/kustomize.ts';
+import { levelAtLeast } from '../../src/observability/logger.ts';
 
 const PINNED_NODE = join(REPO_ROOT, 'node_modules/.bin/node');
 const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
@@ -102,7 +103,9 @@ test('the Dockerfile uses the pinned Node major and the steps this test replays'
   assert.ok(!/^RUN npm (ci|install)(?!.*--omit=dev)/m.test(final), 'no dev install in the final stage');
   // Exec form, so node itself is PID 1 and receives SIGTERM; the CLI's `run`.
   assert.match(final, /^ENTRYPOINT \["node", "dist\/src\/cli\/main\.js", "run", "--no-local"\]$/m);
-  assert.equal(pkg.bin?.flotilla, 'dist/src/cli/main.js', 'the `flotilla` bin is the file the ENTRYPOINT runs');
+  // The `flotilla` bin is a launcher: src/ in a checkout, else the file the ENTRYPOINT runs.
+  assert.equal(pkg.bin?.flotilla, 'bin/flotilla.js');
+  assert.match(readFileSync(join(REPO_ROOT, 'bin/flotilla.js'), 'utf8'), /new URL\('dist\/src\/cli\/main\.js', root\)/, 'the launcher runs dist/src/cli/main.js outside a checkout');
 
   // .dockerignore lets in exactly what the Dockerfile copies.
   const ignore = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
@@ -231,6 +234,6 @@ test('build stage, production install and ENTRYPOINT run, sync caches and exit 0
   });
   assert.deepEqual(status, { code: 0, signal: null }, `exit status after SIGTERM:\n${tail()}`);
   // e.g. a worker file dist/ lacks would be logged, not fatal: nothing may be logged at error level.
-  const errors = logLines().filter((l) => (typeof l.level === 'number' ? l.level >= 50 : l.level === 'error' || l.level === 'fatal'));
+  const errors = logLines().filter((l) => levelAtLeast(l.level, 'error'));
   assert.deepEqual(errors, [], `error log lines from the built controller:\n${tail()}`);
 });

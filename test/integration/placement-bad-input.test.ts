@@ -23,6 +23,7 @@ import {
 } from '../support/flotilla.ts';
 import { scrapeMetrics } from '../support/metrics.ts';
 import { waitFor } from '../../src/util/wait.ts';
+import { levelAtLeast } from '../../src/observability/logger.ts';
 
 /**
  * Invalid input the API server cannot catch (it depends on the workspace,
@@ -260,7 +261,7 @@ test('a Cluster whose deployment namespace name is taken reports NamespaceConfli
   await flotilla.waitForIdle({ description: 'controller idle after the conflict' });
   const events = (await listAll<EventObj>(admin, builtinTypes.event, { namespace: ws })).filter((e) => e.regarding?.name === 'taken');
   assert.deepEqual(events.map((e) => [e.type, e.reason]), [['Warning', 'NamespaceConflict']], 'one Warning Event');
-  const logged = flotilla.logs.slice(logsBefore).filter((l) => typeof l.level === 'number' && l.level >= 40);
+  const logged = flotilla.logs.slice(logsBefore).filter((l) => levelAtLeast(l.level, 'warn'));
   assert.deepEqual(logged.map((l) => String(l.msg)), [], 'a user-fixable conflict is not a controller error');
   const m = await flotilla.metrics();
   assert.equal(m.sum('flotilla_invalid_objects', { kind: 'Cluster', reason: 'NamespaceConflict' }), 1, 'counted as invalid input');
@@ -300,7 +301,7 @@ test('a problem found while its workspace namespace is being deleted is reported
   const m = await flotilla.metrics();
   const results = m.groupBy('flotilla_events_recorded_total', ['result'], { reason: 'InvalidResources' });
   console.log(`# InvalidResources events by result: ${JSON.stringify(results)}`);
-  const noisy = flotilla.logs.slice(logsBefore).filter((l) => typeof l.level === 'number' && l.level >= 40);
+  const noisy = flotilla.logs.slice(logsBefore).filter((l) => levelAtLeast(l.level, 'warn'));
   assert.deepEqual(noisy.map((l) => `${String(l.msg)} ${String(l.err ?? '')}`), [], 'no warning for an Event the namespace cannot take any more');
   assert.ok(m.sum('flotilla_events_recorded_total', { reason: 'InvalidResources', result: 'dropped' }) >= 1, 'counted as dropped');
 });

@@ -23,6 +23,7 @@ import {
 } from '../support/flotilla.ts';
 import { waitFor } from '../../src/util/wait.ts';
 import { AgentSimulator } from '../support/agent-simulator.ts';
+import { levelAtLeast } from '../../src/observability/logger.ts';
 
 /**
  * Content sharing and every cleanup path: Contents are shared by identical
@@ -312,7 +313,7 @@ test('a ClusterGroup deleted while its status is being written is done, not a fa
     },
     { timeoutMs: 120_000, intervalMs: 0, description: 'a ClusterGroup status write to find its group already deleted' },
   );
-  const failures = flotilla.logs.slice(logsBefore).filter((l) => typeof l.level === 'number' && l.level >= 40);
+  const failures = flotilla.logs.slice(logsBefore).filter((l) => levelAtLeast(l.level, 'warn'));
   console.log(`# ${round} round(s) of fleeting groups, ${await notFoundStatusWrites()} status write(s) answered 404, ${failures.length} warning/error lines`);
   assert.deepEqual(failures.map((l) => `${String(l.msg)} ${JSON.stringify(l.err ?? '').slice(0, 200)}`), [], 'a vanished object is not a failure');
 });
@@ -347,7 +348,7 @@ test('deleting a workspace with invalid Bundles is quiet: no failed Event writes
   await flotilla.waitForIdle({ description: 'controller idle after the workspace deletion' });
   const during = flotilla.logs.slice(logsBefore);
   const eventFailures = during.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('could not record event'));
-  const failures = during.filter((l) => typeof l.level === 'number' && l.level >= 40);
+  const failures = during.filter((l) => levelAtLeast(l.level, 'warn'));
   console.log(`# deleting ${doomed}: ${eventFailures.length} failed Event writes, ${failures.length} warning/error lines`);
   for (const l of failures.slice(0, 5)) console.log(`#   ${JSON.stringify(l).slice(0, 300)}`);
   assert.equal(eventFailures.length, 0, 'no failed Event write into the namespace being deleted');

@@ -19,6 +19,7 @@ import { controllerKubeconfig } from '../../src/controlplane/rbac.ts';
 import { applyManifests, loadKubeConfig } from './kube.ts';
 import { readKustomization } from '../../src/quickstart/manifests.ts';
 import type { OracleWorld } from './oracle.ts';
+import { levelAtLeast } from '../../src/observability/logger.ts';
 
 /**
  * Runs the real controller (`node src/main.ts`) as a child process for
@@ -540,7 +541,7 @@ export async function readWorld(client: KubeClient): Promise<OracleWorld & { nam
 
 /** Warnings and errors the controller logged, for `# ` diagnostics in test output. */
 export function reportLoggedProblems(proc: FlotillaProcess, max = 15): void {
-  const problems = proc.logs.filter((l) => typeof l.level === 'number' && l.level >= 40);
+  const problems = proc.logs.filter((l) => levelAtLeast(l.level, 'warn'));
   console.log(`# ${proc.name} (pid ${proc.pid}) logged ${problems.length} warning/error lines`);
   for (const line of problems.slice(0, max)) {
     const { level, msg, err, controller, key, reason } = line as Record<string, unknown>;

@@ -202,7 +202,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
         const problem = explainApiError(err, { server: this.#opts.client.server, verb: phase, type: this.#opts.type, namespace: this.#opts.namespace });
         if (problem) this.#problems.report(this.#resource, problem);
         // An explained problem is logged (de-duplicated) by the problem log; the per-retry line is detail.
-        this.#log[problem ? 'debug' : 'warn']({ err: describe(err), phase, retryInMs: waitMs, cachedObjects: this.store.size }, `${phase} failed; keeping cache and retrying`);
+        this.#log[problem ? 'debug' : 'warn']({ err, phase, retryInMs: waitMs, cachedObjects: this.store.size }, `${phase} failed; keeping cache and retrying`);
         // Resume the watch from the last resourceVersion if we have one: the
         // cache stays valid, and if the version is too old we get 410.
         if (!needList && this.#resourceVersion === '') needList = true;
@@ -304,11 +304,4 @@ export class Reflector<T extends KubeObject = KubeObject> {
     if (obj.kind === undefined) obj.kind = this.#opts.type.kind;
     return this.#opts.transform ? this.#opts.transform(obj) : obj;
   }
-}
-
-function describe(err: unknown): { message: string; code?: unknown; statusCode?: unknown } {
-  if (err instanceof Error) {
-    return { message: err.message, code: (err as { code?: unknown }).code, statusCode: (err as { statusCode?: unknown }).statusCode };
-  }
-  return { message: String(err) };
 }

@@ -45,7 +45,7 @@ export class ProblemLog {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** `source` (e.g. a reflector's resource) failed with `problem`. */
+  /** `source` (a reflector's name, logged as `reflector`) failed with `problem`. */
   report(source: string, problem: ApiProblem): void {
     // A source has one current problem: a new one replaces what it reported before.
     for (const [key, tracked] of this.#problems) {
@@ -55,13 +55,13 @@ export class ProblemLog {
     const tracked = this.#problems.get(problem.key);
     if (!tracked) {
       this.#problems.set(problem.key, { problem, sources: new Set([source]), unlogged: 0, nextLogAt: now + this.#firstRepeatMs, intervalMs: this.#firstRepeatMs });
-      this.#log.error({ problem: problem.category, source }, problem.message);
+      this.#log.error({ problem: problem.category, reflector: source }, problem.message);
       return;
     }
     tracked.sources.add(source);
     tracked.unlogged++;
     if (now < tracked.nextLogAt) return;
-    this.#log.error({ problem: tracked.problem.category, source, failuresSinceLastReport: tracked.unlogged }, `still failing: ${tracked.problem.message}`);
+    this.#log.error({ problem: tracked.problem.category, reflector: source, failuresSinceLastReport: tracked.unlogged }, `still failing: ${tracked.problem.message}`);
     tracked.unlogged = 0;
     tracked.intervalMs = Math.min(tracked.intervalMs * 2, this.#maxRepeatMs);
     tracked.nextLogAt = now + tracked.intervalMs;

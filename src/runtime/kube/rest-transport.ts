@@ -79,7 +79,7 @@ export class RestTransport {
       if (!retryable || attempt >= this.#maxThrottleRetries || spec.signal?.aborted) throw error;
       this.metrics.retried(spec.method, response.status);
       const waitMs = Math.min(response.retryAfterSeconds! * 1000, 60_000);
-      this.#log.debug({ verb: spec.verb, resource: spec.resource, code: response.status, waitMs }, 'server asked to retry later');
+      this.#log.debug({ verb: spec.verb, resource: spec.resource, status: response.status, waitMs }, 'server asked to retry later');
       await sleep(waitMs, undefined, spec.signal ? { signal: spec.signal } : undefined).catch(() => undefined);
     }
   }

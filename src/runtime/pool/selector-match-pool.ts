@@ -15,7 +15,7 @@ import type { ResourceLimits } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import { toCompiledSelector, type CompiledSelector, type LabelSelector, type Labels } from '../../labels/selector.ts';
 import type { SelectorIndexReader } from '../../labels/selector-index.ts';
-import { silentLogger, type Logger } from '../../observability/logger.ts';
+import { componentLogger, silentLogger, type Logger } from '../../observability/logger.ts';
 import { DeltaLog } from './delta-log.ts';
 import { checkInlineThreshold, DEFAULT_INLINE_THRESHOLD, TaskDispatcher, type TaskOutcome } from './dispatch.ts';
 import { PoolMetrics } from './metrics.ts';
@@ -132,7 +132,7 @@ export class SelectorMatchPool {
     };
     const inlineThreshold = checkInlineThreshold(options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD);
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
-    this.#logger = (options.logger ?? silentLogger).child({ component: 'selector-pool' });
+    this.#logger = componentLogger(options.logger ?? silentLogger, 'selector-pool');
     this.#log = new DeltaLog({
       flushIntervalMs: options.deltaFlushIntervalMs ?? 5,
       maxPendingDeltas: options.maxPendingDeltas ?? 1000,

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from '../../../src/util/wait.ts';
-import { T, listAll, reportLoggedProblems, startPlacementEnv, type FlotillaProcess, type PlacementEnv } from '../../support/flotilla.ts';
+import { T, listAll, reportLoggedProblems, startPlacementEnv, type FlotillaProcess, type LogLine, type PlacementEnv } from '../../support/flotilla.ts';
 import { createBundles, prepareWorkspace, waitForOracle } from '../../support/fanout-world.ts';
 import { reportRecovery, secondsSince } from '../../support/faults.ts';
 import { seededRandom } from '../../support/random.ts';
@@ -103,13 +103,18 @@ async function workerFaultCase(mode: 'crash' | 'oom', seed: number, failureText:
   const died = proc.logs.filter((l) => l.msg === 'selector pool worker died; replacing it').length;
   const fallbacks = proc.logs.filter((l) => l.msg === 'selector index query failed; fanning out to the whole workspace');
   console.log(
-    `# ${mode}: ${CHANGES} label changes: ${failures} pooled tasks failed with their worker, ${restarts} workers replaced, ${pooledOk} pooled tasks succeeded, ${fallbacks.length} whole-workspace fallbacks; e.g. ${String(fallbacks[0]?.err).slice(0, 160)}`,
+    `# ${mode}: ${CHANGES} label changes: ${failures} pooled tasks failed with their worker, ${restarts} workers replaced, ${pooledOk} pooled tasks succeeded, ${fallbacks.length} whole-workspace fallbacks; e.g. ${JSON.stringify(fallbacks[0]?.err ?? null).slice(0, 160)}`,
   );
   assert.ok(restarts >= 3, `workers were replaced repeatedly (${restarts})`);
   assert.equal(died, restarts, 'each replacement was logged');
   assert.ok(failures >= 3, `tasks failed with their worker (${failures})`);
-  assert.equal(fallbacks.length, failures, 'every failed query fell back to the whole workspace instead of losing the fan-out');
-  assert.ok(fallbacks.every((l) => failureText.test(String(l.err))), `the failures are the injected ${mode}: ${String(fallbacks[0]?.err)}`);
+  // One warning per workspace, then at most one a minute saying how many repeated (the
+  // logger's de-duplication): the lines account for no more fallbacks than failures, and
+  // the oracle above shows that none of them lost its fan-out.
+  const fallbacksLogged = fallbacks.reduce((n, l) => n + 1 + Number(l.repeated ?? 0), 0);
+  assert.ok(fallbacks.length >= 1 && fallbacksLogged <= failures, `failed queries fell back to the whole workspace (${fallbacks.length} lines for ${fallbacksLogged} of ${failures} failures)`);
+  const message = (l: LogLine) => String((l.err as { message?: unknown } | undefined)?.message);
+  assert.ok(fallbacks.every((l) => failureText.test(message(l))), `the failures are the injected ${mode}: ${message(fallbacks[0] as LogLine)}`);
   assert.ok(pooledOk > failures, 'replacement workers answer tasks');
   assert.equal(await proc.stop(), 0);
   return { restarts, failures, pooledOk, recoverySeconds, desired };

@@ -205,7 +205,7 @@ describe('Lifecycle process errors', () => {
     assert.deepEqual(ran, ['release lease']);
     assert.deepEqual(exits, [70]);
     const fatal = lines.find((line) => line.msg === 'uncaught exception outside any reconcile: shutting down');
-    assert.equal(fatal?.level, 60);
+    assert.equal(fatal?.level, 'fatal');
   });
 
   it('an unhandled rejection outside any reconcile also shuts down', async (t) => {

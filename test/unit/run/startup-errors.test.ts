@@ -44,7 +44,7 @@ test('contradictory or invalid flags are one sentence and exit 2', () => {
 test('an unreadable kubeconfig names the file', () => {
   const { code, stderr } = run(['--kubeconfig', join(home, 'missing.kubeconfig')]);
   assert.equal(code, 2);
-  assert.match(stderr, /Cannot load kubeconfig .*missing\.kubeconfig/);
+  assert.match(stderr, /^Cannot read the kubeconfig .*missing\.kubeconfig \(--kubeconfig\): ENOENT/);
 });
 
 test('a bad config file names the field and stops the start', () => {
