@@ -13,7 +13,7 @@ import { InputError } from '../apply/problems.ts';
 import { SETTINGS_FILE } from '../apply/sources.ts';
 import { KubeClient } from '../runtime/kube/client.ts';
 import { Exit, parseCommandArgs, UsageError } from './args.ts';
-import { loadKubeconfig, type LoadedKubeconfig } from './kubeconfig-loader.ts';
+import { loadCommandKubeconfig, type LoadedKubeconfig } from './kubeconfig.ts';
 import { packageVersion } from './paths.ts';
 
 const OPTIONS = {
@@ -67,7 +67,7 @@ async function applyOrThrow(argv: string[], env: NodeJS.ProcessEnv): Promise<num
 
   // The cluster is needed for everything but a --dry-run given -n.
   let cluster: LoadedKubeconfig | undefined;
-  const connect = () => (cluster ??= loadKubeconfig({ path: values.kubeconfig, context: values.context }, env));
+  const connect = () => (cluster ??= loadCommandKubeconfig(values.kubeconfig, values.context, env));
   let namespace = values.namespace;
   if (namespace === undefined) {
     try {

@@ -16,7 +16,7 @@ import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger, type Logger } from './logger.ts';
+import { componentLogger, silentLogger, type Logger } from './logger.ts';
 import { generateSelfSignedCertificate, type PemKeyPair } from './self-signed-certificate.ts';
 
 export const CERT_FILE = 'tls.crt';
@@ -47,7 +47,7 @@ export class ServingCertificate {
 
   constructor(options: ServingCertificateOptions = {}) {
     this.#certDir = options.certDir || undefined;
-    this.#logger = (options.logger ?? silentLogger).child({ component: 'serving-certificate' });
+    this.#logger = componentLogger(options.logger ?? silentLogger, 'serving-certificate');
     this.#pollIntervalMs = options.pollIntervalMs ?? 10_000;
   }
 

@@ -157,7 +157,7 @@ export class Manager {
       ? new KubeClient({
           kubeConfig: opts.metricsAuthKubeConfig ?? opts.kubeConfig,
           registry: this.registry,
-          logger: this.log.child({ component: 'metrics-auth-client' }),
+          logger: componentLogger(this.log, 'metrics-auth-client'),
           requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
           userAgent: 'flotilla-metrics-auth',
         })
@@ -251,7 +251,7 @@ export class Manager {
     this.#eventClient ??= new KubeClient({
       kubeConfig: this.#kubeConfig,
       registry: this.registry,
-      logger: this.log.child({ component: 'event-client' }),
+      logger: componentLogger(this.log, 'event-client'),
       requestTimeoutMs: this.#config.api.requestTimeoutSeconds * 1000,
     });
     this.#eventBudget ??= new EventBudget({

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { UsageError } from '../../../src/cli/args.ts';
-import { loadKubeconfig } from '../../../src/cli/kubeconfig-loader.ts';
+import { loadCommandKubeconfig } from '../../../src/cli/kubeconfig.ts';
 import { makeTree } from '../apply/fixture.ts';
 
 function kubeconfig(current: string, contexts: Array<{ name: string; cluster: string; namespace?: string }>): string {
@@ -17,7 +17,7 @@ function kubeconfig(current: string, contexts: Array<{ name: string; cluster: st
   });
 }
 
-describe('loadKubeconfig', () => {
+describe('loadCommandKubeconfig (one cluster, as kubectl finds it)', () => {
   const files = {
     'a.yaml': kubeconfig('prod', [
       { name: 'prod', cluster: 'prod', namespace: 'team-a' },
@@ -32,21 +32,23 @@ describe('loadKubeconfig', () => {
   it('uses the current context, its cluster and namespace', (t) => {
     const tree = makeTree(files);
     t.after(tree.cleanup);
-    const loaded = loadKubeconfig({ path: join(tree.dir, 'a.yaml') }, {});
+    const loaded = loadCommandKubeconfig(join(tree.dir, 'a.yaml'), undefined, {});
     assert.equal(loaded.kubeConfig.getCurrentCluster()?.server, 'https://prod.example:6443');
     assert.equal(loaded.namespace, 'team-a');
-    assert.equal(loaded.source, join(tree.dir, 'a.yaml'));
+    assert.equal(loaded.path, join(tree.dir, 'a.yaml'));
+    assert.equal(loaded.from, '--kubeconfig');
   });
 
   it('--context picks another context; an unknown one lists the known', (t) => {
     const tree = makeTree(files);
     t.after(tree.cleanup);
-    const staging = loadKubeconfig({ path: join(tree.dir, 'a.yaml'), context: 'staging' }, {});
+    const staging = loadCommandKubeconfig(join(tree.dir, 'a.yaml'), 'staging', {});
     assert.equal(staging.kubeConfig.getCurrentCluster()?.server, 'https://staging.example:6443');
     assert.equal(staging.namespace, undefined);
     assert.throws(
-      () => loadKubeconfig({ path: join(tree.dir, 'a.yaml'), context: 'dev' }, {}),
-      (error: unknown) => error instanceof UsageError && error.message === `The kubeconfig ${join(tree.dir, 'a.yaml')} has no context "dev"; its contexts are: prod, staging.`,
+      () => loadCommandKubeconfig(join(tree.dir, 'a.yaml'), 'dev', {}),
+      (error: unknown) =>
+        error instanceof UsageError && error.message === `Context "dev" (--context) is not in the kubeconfig ${join(tree.dir, 'a.yaml')} (--kubeconfig); it has: prod, staging.`,
     );
   });
 
@@ -54,11 +56,11 @@ describe('loadKubeconfig', () => {
     const tree = makeTree(files);
     t.after(tree.cleanup);
     const KUBECONFIG = [join(tree.dir, 'missing.yaml'), join(tree.dir, 'a.yaml'), join(tree.dir, 'b.yaml')].join(':');
-    const merged = loadKubeconfig({}, { KUBECONFIG });
+    const merged = loadCommandKubeconfig(undefined, undefined, { KUBECONFIG });
     assert.equal(merged.kubeConfig.currentContext, 'prod');
     assert.equal(merged.kubeConfig.getCurrentCluster()?.server, 'https://prod.example:6443');
     assert.equal(merged.namespace, 'team-a');
-    const other = loadKubeconfig({ context: 'other' }, { KUBECONFIG });
+    const other = loadCommandKubeconfig(undefined, 'other', { KUBECONFIG });
     assert.equal(other.kubeConfig.getCurrentCluster()?.server, 'https://other.example:6443');
     assert.equal(other.namespace, 'team-b');
   });
@@ -66,11 +68,11 @@ describe('loadKubeconfig', () => {
   it('falls back to ~/.kube/config, and says what to do when there is no cluster at all', (t) => {
     const tree = makeTree({ 'home/.kube/config': files['a.yaml'] });
     t.after(tree.cleanup);
-    assert.equal(loadKubeconfig({}, { HOME: join(tree.dir, 'home') }).namespace, 'team-a');
+    assert.equal(loadCommandKubeconfig(undefined, undefined, { HOME: join(tree.dir, 'home') }).namespace, 'team-a');
     assert.throws(
-      () => loadKubeconfig({}, { HOME: join(tree.dir, 'nowhere') }),
+      () => loadCommandKubeconfig(undefined, undefined, { HOME: join(tree.dir, 'nowhere') }),
       (error: unknown) => error instanceof UsageError && /^No cluster configured: pass --kubeconfig FILE, set KUBECONFIG/.test(error.message),
     );
-    assert.throws(() => loadKubeconfig({ path: join(tree.dir, 'none.yaml') }, {}), /--kubeconfig .*none\.yaml: file not found\./);
+    assert.throws(() => loadCommandKubeconfig(join(tree.dir, 'none.yaml'), undefined, {}), /Cannot read the kubeconfig .*none\.yaml \(--kubeconfig\)/);
   });
 });
