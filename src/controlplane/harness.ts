@@ -10,7 +10,7 @@ import { compactEtcd, etcdArgs } from './etcd.ts';
 import { waitUntilHealthy, type TlsClientOptions } from './health.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { createCertificateAuthority, createServiceAccountKeys, issueCertificate, type CertificateAuthority } from './pki.ts';
-import { startNode, type LocalNode, type NodeState } from './node.ts';
+import { pickServiceClusterIpRange, startNode, type LocalNode, type NodeState } from './node.ts';
 import { allocateFreePorts } from './ports.ts';
 import { reaperFlushed, registerScratchDir, startProcess, unregisterScratchDir, type ManagedProcess } from './processes.ts';
 
@@ -131,12 +131,22 @@ export const DEFAULT_CONTROLLERS = ['garbage-collector-controller', 'namespace-c
  * controllers; the node-lifecycle controller lifts the `not-ready` taint the
  * kubelet registers with, without which nothing is ever scheduled.
  */
-export const NODE_CONTROLLERS = ['deployment-controller', 'replicaset-controller', 'node-lifecycle-controller'] as const;
+export const NODE_CONTROLLERS = [
+  'deployment-controller',
+  'replicaset-controller',
+  'node-lifecycle-controller',
+  // Pods get service-account tokens (the admission plugin is on with a
+  // node) and the `kube-root-ca.crt` ConfigMap their token volume includes.
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'root-ca-certificate-publisher-controller',
+] as const;
 export const DEFAULT_NODE_NAME = 'flotilla-node';
 const execFileAsync = promisify(execFile);
 
 // envtest's default; the first address (10.0.0.1) is the `kubernetes` Service.
 const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
+const DEFAULT_KUBERNETES_SERVICE_IP = '10.0.0.1';
 const KEEP_DIR_ENV = 'FLOTILLA_KEEP_CONTROLPLANE';
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
@@ -193,6 +203,11 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
 
   try {
     const [etcdClientPort, etcdPeerPort, apiServerPort, kcmPort, schedulerPort] = (await allocateFreePorts(5)) as [number, number, number, number, number];
+    // With a node the `kubernetes` Service address is real (on the node's
+    // bridge), so it must be this control plane's own.
+    const serviceNetwork = withNode
+      ? await pickServiceClusterIpRange()
+      : { range: SERVICE_CLUSTER_IP_RANGE, kubernetesServiceIp: DEFAULT_KUBERNETES_SERVICE_IP };
     const apiServerUrl = `https://127.0.0.1:${apiServerPort}`;
     const etcdClientUrl = `http://127.0.0.1:${etcdClientPort}`;
 
@@ -217,7 +232,7 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
           // Everything a client could dial: loopback, and the in-cluster names
           // and Service IP that clients configured "in cluster" would use.
           dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-          ipAddresses: ['127.0.0.1', '10.0.0.1'],
+          ipAddresses: ['127.0.0.1', serviceNetwork.kubernetesServiceIp],
           filePrefix: join(pkiDir, 'apiserver'),
         }),
         issueCertificate(ca, { commonName: 'admin', organizations: ['system:masters'], usage: 'client', filePrefix: join(pkiDir, 'admin') }),
@@ -254,12 +269,13 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
       `--tls-private-key-file=${serving.keyFile}`,
       `--client-ca-file=${ca.certFile}`,
       '--authorization-mode=RBAC',
-      `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+      `--service-cluster-ip-range=${serviceNetwork.range}`,
       '--allow-privileged=true',
       // As envtest: without a running token controller the admission plugin
       // rejects pods in namespaces whose `default` ServiceAccount is missing;
       // the controller manager is optional here, so keep pods admissible.
-      '--disable-admission-plugins=ServiceAccount',
+      // With a node, pods really run and need their tokens: keep it on.
+      ...(withNode ? [] : ['--disable-admission-plugins=ServiceAccount']),
       `--service-account-issuer=${apiServerUrl}`,
       `--service-account-key-file=${serviceAccount.publicKeyFile}`,
       `--service-account-signing-key-file=${serviceAccount.privateKeyFile}`,
@@ -351,6 +367,7 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
         adminTls,
         kubeletBinary: binaries.kubelet,
         pauseBinary: binaries.pause,
+        kubernetesService: { clusterIp: serviceNetwork.kubernetesServiceIp, apiServerPort },
         detached,
         log,
         startTimeoutMs,

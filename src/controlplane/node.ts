@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, constants, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -33,6 +35,7 @@ import { logTail, registerCleanupScript, startProcess, unregisterCleanupScript, 
 const execFileAsync = promisify(execFile);
 
 export const SANDBOX_IMAGE = 'flotilla.local/pause:1';
+const SERVICE_FORWARDER = fileURLToPath(new URL('./service-forwarder.ts', import.meta.url));
 const CNI_PLUGIN_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 const CNI_PLUGINS = ['bridge', 'host-local', 'loopback'];
 const CGROUP_FS = '/sys/fs/cgroup';
@@ -53,6 +56,12 @@ export interface NodeOptions {
   adminTls: TlsClientOptions;
   kubeletBinary: string;
   pauseBinary: string;
+  /**
+   * The `kubernetes` Service's cluster IP and the API server's loopback port:
+   * the node puts that IP on its bridge and relays :443 there to the API
+   * server, so pods' in-cluster config works without kube-proxy.
+   */
+  kubernetesService?: { clusterIp: string; apiServerPort: number };
   /** Hand processes and cleanup over to `controlplane down` once Ready. */
   detached?: boolean;
   log?: (line: string) => void;
@@ -69,8 +78,10 @@ export interface NodeState {
   containerdSocket: string;
   /** Idempotent shell script that removes everything the node created. */
   cleanupScript: string;
-  processes: Array<{ name: 'containerd' | 'kubelet'; pid: number; binary: string; logFile: string }>;
+  processes: Array<{ name: NodeProcessName; pid: number; binary: string; logFile: string }>;
 }
+
+export type NodeProcessName = 'containerd' | 'kubelet' | 'service-forwarder';
 
 export interface LocalNode {
   readonly name: string;
@@ -179,7 +190,7 @@ export async function startNode(options: NodeOptions): Promise<LocalNode> {
   );
   registerCleanupScript(paths.cleanupScript);
 
-  const processes: Array<{ name: 'containerd' | 'kubelet'; managed: ManagedProcess; binary: string }> = [];
+  const processes: Array<{ name: NodeProcessName; managed: ManagedProcess; binary: string }> = [];
   let stopped: Promise<void> | undefined;
   const runCleanup = async () => {
     for (const { managed } of processes) await managed.stop({ signal: 'SIGKILL' });
@@ -197,7 +208,7 @@ export async function startNode(options: NodeOptions): Promise<LocalNode> {
     // Processes enter the node's cgroup before exec, so nothing they start
     // (containerd's shims above all) can escape the cleanup's kill loop.
     const runtimeCgroupProcs = hierarchies.map((h) => join(h, cgroupRoot, 'runtime', 'cgroup.procs'));
-    const launch = async (name: 'containerd' | 'kubelet', binary: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const launch = async (name: NodeProcessName, binary: string, args: string[], env: NodeJS.ProcessEnv) => {
       const managed = await startProcess({
         name,
         binary: '/bin/sh',
@@ -210,6 +221,13 @@ export async function startNode(options: NodeOptions): Promise<LocalNode> {
       return managed;
     };
 
+    if (options.kubernetesService) {
+      const { clusterIp, apiServerPort } = options.kubernetesService;
+      await execFileAsync(tools.ip, ['addr', 'add', `${clusterIp}/32`, 'dev', bridge]);
+      const forwarder = await launch('service-forwarder', process.execPath, [SERVICE_FORWARDER, clusterIp, '443', '127.0.0.1', String(apiServerPort)], process.env);
+      await waitForListener(clusterIp, 443, forwarder, startTimeoutMs);
+      log(`node ${options.name}: the kubernetes Service ${clusterIp}:443 relays to the API server`);
+    }
     const containerd = await launch('containerd', tools.containerd, ['--config', paths.containerdConfig], process.env);
     await waitForSocket(paths.containerdSocket, containerd, startTimeoutMs);
     const sandboxArchive = join(paths.images, 'pause.tar');
@@ -535,6 +553,42 @@ async function waitForSocket(socket: string, process: ManagedProcess, timeoutMs:
     if (Date.now() > deadline) throw new Error(`${process.name} did not create ${socket} within ${timeoutMs} ms; see ${process.logFile}.`);
     await delay(50);
   }
+}
+
+async function waitForListener(host: string, port: number, process: ManagedProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const connected = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, host, () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (connected) return;
+    if (!process.isRunning()) {
+      throw new Error(`${process.name} exited before listening on ${host}:${port}; last lines of ${process.logFile}:\n${await logTail(process.logFile)}`);
+    }
+    if (Date.now() > deadline) throw new Error(`${process.name} did not listen on ${host}:${port} within ${timeoutMs} ms; see ${process.logFile}.`);
+    await delay(50);
+  }
+}
+
+/**
+ * A Service CIDR of its own for a control plane with a node: the node puts
+ * the first address (the `kubernetes` Service) on its bridge, so two
+ * control planes with nodes on one machine must not share it. A /24 of
+ * 10.96.0.0/16 (the range kubeadm defaults to) that no address or route here uses.
+ */
+export async function pickServiceClusterIpRange(): Promise<{ range: string; kubernetesServiceIp: string }> {
+  const ip = (await which('ip')) ?? 'ip';
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const third = randomBytes(1)[0] ?? 0;
+    const prefix = `10.96.${third}.`;
+    if ((await subnetInUse(ip, prefix)) || (await addressOwners(ip, prefix)).length > 0) continue;
+    return { range: `${prefix}0/24`, kubernetesServiceIp: `${prefix}1` };
+  }
+  throw new Error('Found no free /24 in 10.96.0.0/16 for the Service network.');
 }
 
 async function waitForNodeReady(o: { apiServerUrl: string; name: string; adminTls: TlsClientOptions; kubelet: ManagedProcess; timeoutMs: number }): Promise<void> {

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 /**
@@ -60,10 +62,15 @@ export async function writeOciImageArchive(spec: OciImageSpec, file: string): Pr
       return { mediaType, digest: `sha256:${hex}`, size: content.length };
     };
 
+    // The layer can be hundreds of MB (a Node binary): hash it as a stream.
     const layerTar = join(work, 'layer.tar');
     await execFileAsync('tar', [...REPRODUCIBLE_TAR, '-C', spec.rootfsDir, '-cf', layerTar, '.']);
-    const layer = await putBlob(await readFile(layerTar), 'application/vnd.oci.image.layer.v1.tar');
-    await rm(layerTar);
+    const layerHash = createHash('sha256');
+    await pipeline(createReadStream(layerTar), layerHash);
+    const layerHex = layerHash.digest('hex');
+    const layerSize = (await stat(layerTar)).size;
+    await rename(layerTar, join(blobs, layerHex));
+    const layer = { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: `sha256:${layerHex}`, size: layerSize };
 
     const architecture = spec.architecture ?? goArch();
     const config = await putBlob(
@@ -108,4 +115,33 @@ export async function writeOciImageArchive(spec: OciImageSpec, file: string): Pr
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Copies a dynamically linked executable into a rootfs at `targetPath`, with
+ * the shared libraries and loader `ldd` resolves for it at their same paths:
+ * enough for programs like Node that need only the C/C++ runtime, without a
+ * distribution's base image.
+ */
+export async function copyExecutableWithLibraries(binary: string, rootfsDir: string, targetPath: string): Promise<string[]> {
+  const { stdout } = await execFileAsync('ldd', [binary]);
+  const libraries = parseLdd(stdout);
+  await Promise.all(
+    [[binary, targetPath], ...libraries.map((lib) => [lib, lib])].map(async ([source, target]) => {
+      const destination = join(rootfsDir, target as string);
+      await mkdir(dirname(destination), { recursive: true });
+      await copyFile(source as string, destination);
+    }),
+  );
+  return libraries;
+}
+
+/** Absolute library paths from `ldd` output (`name => /path (addr)` and the loader's `/path (addr)` line). */
+export function parseLdd(output: string): string[] {
+  const paths = new Set<string>();
+  for (const line of output.split('\n')) {
+    const match = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(0x/.exec(line);
+    if (match?.[1]) paths.add(match[1]);
+  }
+  return [...paths];
 }

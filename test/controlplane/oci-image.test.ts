@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { goArch, writeOciImageArchive } from '../../src/controlplane/oci-image.ts';
+import { goArch, parseLdd, writeOciImageArchive } from '../../src/controlplane/oci-image.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -73,4 +73,14 @@ test('the same rootfs gives the same image digest', () =>
 test('architectures are spelled as Go and OCI spell them', () => {
   assert.equal(goArch('x64'), 'amd64');
   assert.equal(goArch('arm64'), 'arm64');
+});
+
+test('ldd output yields every library and the loader, and nothing for the vDSO', () => {
+  const output = [
+    '\tlinux-vdso.so.1 (0x00007ffd)',
+    '\tlibdl.so.2 => /lib/x86_64-linux-gnu/libdl.so.2 (0x00007f6a)',
+    '\tlibstdc++.so.6 => /lib/x86_64-linux-gnu/libstdc++.so.6 (0x00007f6b)',
+    '\t/lib64/ld-linux-x86-64.so.2 (0x00007f6c)',
+  ].join('\n');
+  assert.deepEqual(parseLdd(output), ['/lib/x86_64-linux-gnu/libdl.so.2', '/lib/x86_64-linux-gnu/libstdc++.so.6', '/lib64/ld-linux-x86-64.so.2']);
 });

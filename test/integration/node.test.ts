@@ -12,7 +12,7 @@ import { startControlPlane, type ControlPlane, type ControlPlaneState } from '..
 import { httpGet } from '../../src/controlplane/health.ts';
 import { isPidAlive } from '../../src/controlplane/lock.ts';
 import { cgroupHierarchies, type NodeState } from '../../src/controlplane/node.ts';
-import { writeOciImageArchive } from '../../src/controlplane/oci-image.ts';
+import { copyExecutableWithLibraries, writeOciImageArchive } from '../../src/controlplane/oci-image.ts';
 import { loadKubeConfig, waitFor } from '../support/kube.ts';
 import { kubectlOk } from '../support/kubectl.ts';
 
@@ -23,6 +23,8 @@ import { kubectlOk } from '../support/kubectl.ts';
 const execFileAsync = promisify(execFile);
 const BUSYBOX = '/bin/busybox';
 const IMAGE = 'flotilla.local/busybox:1';
+// The pinned Node binary with its shared libraries: what a Flotilla image needs to run.
+const NODE_IMAGE = 'flotilla.local/node:1';
 const NAMESPACE = 'default';
 
 let cp: ControlPlane;
@@ -47,6 +49,11 @@ before(async () => {
   for (const applet of ['sh', 'echo', 'cat', 'mkdir', 'hostname', 'httpd', 'sleep']) await symlink('busybox', join(rootfs, 'bin', applet));
   const archive = await writeOciImageArchive({ name: IMAGE, rootfsDir: rootfs, entrypoint: ['/bin/sh'] }, join(scratch, 'busybox.tar'));
   await node().importImage(archive.file);
+
+  const nodeRootfs = join(scratch, 'node-rootfs');
+  await copyExecutableWithLibraries(process.execPath, nodeRootfs, '/usr/local/bin/node');
+  const nodeArchive = await writeOciImageArchive({ name: NODE_IMAGE, rootfsDir: nodeRootfs, entrypoint: ['/usr/local/bin/node'] }, join(scratch, 'node.tar'));
+  await node().importImage(nodeArchive.file);
 });
 
 after(async () => {
@@ -134,6 +141,45 @@ test('kubectl logs and exec reach the kubelet through the API server', async () 
   assert.equal((await kubectlOk(cp.adminKubeconfig, ['exec', '-n', NAMESPACE, 'greeter', '--', 'echo', 'exec works'])).trim(), 'exec works');
 });
 
+test('a pod reaches the API server through the kubernetes Service with its service-account token', async () => {
+  // What any in-cluster client (Flotilla's own Deployment included) does:
+  // KUBERNETES_SERVICE_HOST/PORT, the mounted token and kube-root-ca.crt.
+  const script = `
+    const dir = '/var/run/secrets/kubernetes.io/serviceaccount';
+    const fs = require('node:fs');
+    const https = require('node:https');
+    const req = https.request({
+      host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT,
+      path: '/apis/authentication.k8s.io/v1/selfsubjectreviews', method: 'POST',
+      ca: fs.readFileSync(dir + '/ca.crt'),
+      headers: { authorization: 'Bearer ' + fs.readFileSync(dir + '/token', 'utf8'), 'content-type': 'application/json' },
+    }, (res) => { let body = ''; res.on('data', (c) => body += c); res.on('end', () => console.log(res.statusCode, JSON.parse(body).status.userInfo.username)); });
+    req.on('error', (e) => { console.log('error', e.message); process.exitCode = 1; });
+    req.end(JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }));`;
+  await core.createNamespacedPod({
+    namespace: NAMESPACE,
+    body: {
+      metadata: { name: 'in-cluster-client' },
+      spec: {
+        restartPolicy: 'Never',
+        containers: [{ name: 'main', image: NODE_IMAGE, imagePullPolicy: 'Never', args: ['-e', script], securityContext: { runAsUser: 65532, readOnlyRootFilesystem: true } }],
+      },
+    },
+  });
+  await waitFor(async () => {
+    const phase = (await core.readNamespacedPod({ namespace: NAMESPACE, name: 'in-cluster-client' })).status?.phase;
+    return phase === 'Succeeded' || phase === 'Failed';
+  }, { timeoutMs: 60_000, description: 'pod in-cluster-client to finish' });
+  const output = await kubectlOk(cp.adminKubeconfig, ['logs', '-n', NAMESPACE, 'in-cluster-client']);
+  assert.equal(output.trim(), '201 system:serviceaccount:default:default');
+  // Gone before the later tests count the node's running tasks.
+  await core.deleteNamespacedPod({ namespace: NAMESPACE, name: 'in-cluster-client' });
+  await waitFor(async () => !(await core.listNamespacedPod({ namespace: NAMESPACE })).items.some((p) => p.metadata?.name === 'in-cluster-client'), {
+    timeoutMs: 60_000,
+    description: 'pod in-cluster-client to be deleted',
+  });
+});
+
 test('`controlplane up --with-node` runs a second node beside the first; `down` removes it and leaves the first alone', async () => {
   const dir = join(scratch, 'cli-cp');
   let state: ControlPlaneState | undefined;
@@ -162,9 +208,8 @@ test('`controlplane up --with-node` runs a second node beside the first; `down` 
 
 test('stopping the control plane removes the node\'s processes, mounts, bridge and cgroups', async () => {
   const state = cp.state().node as NodeState;
-  const tasks = (await execFileAsync('ctr', ['--address', state.containerdSocket, '-n', 'k8s.io', 'tasks', 'list', '-q']))
-    .stdout.trim().split('\n').filter(Boolean);
-  assert.equal(tasks.length, 6, 'three pod sandboxes and their three containers run before the stop');
+  const { stdout: tasks } = await execFileAsync('ctr', ['--address', state.containerdSocket, '-n', 'k8s.io', 'tasks', 'list']);
+  assert.equal(tasks.split('\n').filter((line) => / RUNNING\s*$/.test(line)).length, 6, `three pod sandboxes and their three containers run before the stop:\n${tasks}`);
   const pids = [...state.processes.map((p) => p.pid)];
 
   await cp.stop();
