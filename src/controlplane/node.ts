@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { access, constants, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, constants, copyFile, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -170,7 +170,7 @@ export async function startNode(options: NodeOptions): Promise<LocalNode> {
   // that node's cleanup, then start from empty state, keeping its logs.
   if (existsSync(paths.cleanupScript)) await cleanUpNode({ cleanupScript: paths.cleanupScript });
   await Promise.all(
-    ['containerd', 'runc', 'cni', 'kubelet', 'kubelet-pki', 'volume-plugins', 'pod-logs', 'images'].map((d) => rm(join(dir, d), { recursive: true, force: true })),
+    ['containerd', 'runc', 'cni', 'kubelet', 'kubelet-pki', 'kubelet-tools', 'volume-plugins', 'pod-logs', 'images'].map((d) => rm(join(dir, d), { recursive: true, force: true })),
   );
   await Promise.all(
     [paths.logs, paths.containerdRoot, paths.containerdState, paths.runcRoot, paths.cniConf, paths.cniIpam, paths.kubeletRoot,
@@ -233,14 +233,14 @@ export async function startNode(options: NodeOptions): Promise<LocalNode> {
     const sandboxArchive = join(paths.images, 'pause.tar');
     const pauseRoot = join(paths.images, 'pause-rootfs');
     await mkdir(pauseRoot, { recursive: true });
-    await execFileAsync('cp', [options.pauseBinary, join(pauseRoot, 'pause')]);
+    await copyFile(options.pauseBinary, join(pauseRoot, 'pause'));
     await writeOciImageArchive({ name: SANDBOX_IMAGE, rootfsDir: pauseRoot, entrypoint: ['/pause'] }, sandboxArchive);
     await ctrImport(tools.ctr, paths.containerdSocket, sandboxArchive);
     log(`node ${options.name}: containerd ${await containerdVersion(tools.containerd)} up, sandbox image ${SANDBOX_IMAGE} imported`);
 
     for (const tool of KUBELET_TOOLS) {
       const found = await which(tool);
-      if (found) await execFileAsync('ln', ['-sf', found, join(paths.kubeletTools, tool)]);
+      if (found) await symlink(found, join(paths.kubeletTools, tool));
     }
     const [kubeletPort, healthzPort] = (await allocateFreePorts(2)) as [number, number];
     await writeFile(paths.kubeletConfig, kubeletConfig({ ...paths, cgroupRoot, nodeIp, kubeletPort, healthzPort, caFile: options.caFile }));
