@@ -13,7 +13,9 @@ import { acquireDirLock, isErrno } from './lock.ts';
  * `k8s.io/kubernetes` module, and etcd from `go.etcd.io/etcd/server/v3`, all
  * pinned by `tools/go.mod`. kubectl comes from the same module, so tests can
  * check what an operator really sees (`kubectl get`, `kubectl kustomize`,
- * `kubectl apply -k`) against the same version as the server.
+ * `kubectl apply -k`) against the same version as the server. So do
+ * kube-scheduler and the kubelet for the optional local node (node.ts), with
+ * `pause`, the pod sandbox process containerd cannot pull from a registry.
  *
  * A cold build takes many minutes on two cores, so outputs are cached outside
  * the repository under a key derived from everything that determines them
@@ -31,6 +33,11 @@ export interface ControlPlaneBinaries {
   etcd: string;
   /** The client, same version as the server. */
   kubectl: string;
+  /** For the local node (node.ts). */
+  kubeScheduler: string;
+  kubelet: string;
+  /** Static pod-sandbox binary (tools/pause), packed into the node's sandbox image. */
+  pause: string;
   /** As pinned in tools/go.mod, e.g. `v1.36.3`. */
   kubernetesVersion: string;
   /** As pinned in tools/go.mod, e.g. `v3.6.8`. */
@@ -47,9 +54,22 @@ const PACKAGES = [
   'k8s.io/kubernetes/cmd/kube-apiserver',
   'k8s.io/kubernetes/cmd/kube-controller-manager',
   'k8s.io/kubernetes/cmd/kubectl',
+  'k8s.io/kubernetes/cmd/kube-scheduler',
+  'k8s.io/kubernetes/cmd/kubelet',
   './etcd',
+  './pause',
 ] as const;
-const OUTPUT_NAMES = { kubeApiServer: 'kube-apiserver', kubeControllerManager: 'kube-controller-manager', kubectl: 'kubectl', etcd: 'etcd' } as const;
+const OUTPUT_NAMES = {
+  kubeApiServer: 'kube-apiserver',
+  kubeControllerManager: 'kube-controller-manager',
+  kubectl: 'kubectl',
+  kubeScheduler: 'kube-scheduler',
+  kubelet: 'kubelet',
+  etcd: 'etcd',
+  pause: 'pause',
+} as const;
+/** Go sources of our own in tools/: part of the cache key. */
+const OWN_SOURCES = ['etcd/main.go', 'pause/main.go'] as const;
 
 export interface BuildPlan {
   kubernetesVersion: string;
@@ -79,9 +99,9 @@ export function pinnedVersions(goMod: string): { kubernetesVersion: string; etcd
 }
 
 export async function planBuild(env: NodeJS.ProcessEnv = process.env): Promise<BuildPlan> {
-  const [goMod, goSum, etcdMain] = await Promise.all(
-    ['go.mod', 'go.sum', 'etcd/main.go'].map((file) => readFile(join(TOOLS_DIR, file), 'utf8')),
-  ) as [string, string, string];
+  const [goMod, goSum, ...ownSources] = await Promise.all(
+    ['go.mod', 'go.sum', ...OWN_SOURCES].map((file) => readFile(join(TOOLS_DIR, file), 'utf8')),
+  ) as [string, string, ...string[]];
   const { kubernetesVersion, etcdVersion } = pinnedVersions(goMod);
   const [, major, minor] = /^v(\d+)\.(\d+)\./.exec(kubernetesVersion) ?? [];
   // Without these -X flags the binaries report v0.0.0 and refuse clients
@@ -95,7 +115,7 @@ export async function planBuild(env: NodeJS.ProcessEnv = process.env): Promise<B
   const buildArgs = ['-trimpath', '-p', '2', '-ldflags', ldflags, ...PACKAGES];
   const buildEnv = { CGO_ENABLED: '0' };
   const key = createHash('sha256')
-    .update(JSON.stringify({ goMod, goSum, etcdMain, buildArgs, buildEnv, platform: `${process.platform}-${process.arch}` }))
+    .update(JSON.stringify({ goMod, goSum, ownSources, buildArgs, buildEnv, platform: `${process.platform}-${process.arch}` }))
     .digest('hex')
     .slice(0, 16);
   const cacheRoot = join(flotillaCacheDir(env), 'controlplane');
@@ -109,6 +129,9 @@ function binariesIn(binDir: string, plan: BuildPlan): ControlPlaneBinaries {
     kubeControllerManager: join(binDir, OUTPUT_NAMES.kubeControllerManager),
     etcd: join(binDir, OUTPUT_NAMES.etcd),
     kubectl: join(binDir, OUTPUT_NAMES.kubectl),
+    kubeScheduler: join(binDir, OUTPUT_NAMES.kubeScheduler),
+    kubelet: join(binDir, OUTPUT_NAMES.kubelet),
+    pause: join(binDir, OUTPUT_NAMES.pause),
     kubernetesVersion: plan.kubernetesVersion,
     etcdVersion: plan.etcdVersion,
   };
@@ -116,7 +139,8 @@ function binariesIn(binDir: string, plan: BuildPlan): ControlPlaneBinaries {
 
 async function allExecutable(binaries: ControlPlaneBinaries): Promise<boolean> {
   try {
-    await Promise.all([binaries.kubeApiServer, binaries.kubeControllerManager, binaries.kubectl, binaries.etcd].map((p) => access(p, constants.X_OK)));
+    const paths = (Object.keys(OUTPUT_NAMES) as Array<keyof typeof OUTPUT_NAMES>).map((name) => binaries[name]);
+    await Promise.all(paths.map((p) => access(p, constants.X_OK)));
     return true;
   } catch {
     return false;
@@ -152,7 +176,7 @@ async function buildInto(plan: BuildPlan, log: (line: string) => void, progressI
     const started = Date.now();
     const total = await countPackages(plan).catch(() => undefined);
     log(
-      `building kube-apiserver, kube-controller-manager, kubectl ${plan.kubernetesVersion} and etcd ${plan.etcdVersion}` +
+      `building kube-apiserver, kube-controller-manager, kubectl, kube-scheduler, kubelet ${plan.kubernetesVersion}, etcd ${plan.etcdVersion} and pause` +
         `${total ? ` (${total} packages)` : ''} into ${plan.binDir} (about 8 minutes on 2 cores with a cold Go build cache, seconds with a warm one)`,
     );
     await runGoBuild(plan, tmpDir, join(plan.entryDir, 'build.log'), (compiled) => {
@@ -246,6 +270,8 @@ async function verifyVersions(binaries: ControlPlaneBinaries): Promise<void> {
     [binaries.kubeApiServer, ['--version'], `Kubernetes ${binaries.kubernetesVersion}`],
     [binaries.kubeControllerManager, ['--version'], `Kubernetes ${binaries.kubernetesVersion}`],
     [binaries.kubectl, ['version', '--client'], `Client Version: ${binaries.kubernetesVersion}`],
+    [binaries.kubeScheduler, ['--version'], `Kubernetes ${binaries.kubernetesVersion}`],
+    [binaries.kubelet, ['--version'], `Kubernetes ${binaries.kubernetesVersion}`],
     [binaries.etcd, ['--version'], `etcd Version: ${binaries.etcdVersion.replace(/^v/, '')}`],
   ];
   for (const [binary, args, expected] of expectations) {

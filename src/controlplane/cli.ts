@@ -14,6 +14,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { formatDuration, TOOLS_DIR } from './binaries.ts';
 import { httpGet } from './health.ts';
 import { startControlPlane, type ControlPlaneState } from './harness.ts';
+import { cleanUpNode, nodePrerequisiteProblem } from './node.ts';
 import { isPidAlive } from './lock.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,6 +34,12 @@ Options:
                             (default: ${DEFAULT_DIR}).
   --request-timeout DUR     kube-apiserver --request-timeout (default 60s).
   --no-controller-manager   Do not run kube-controller-manager.
+  --with-node               Also run kube-scheduler and one worker node (kubelet,
+                            the machine's containerd and runc, bridge CNI) so pods
+                            run; needs root and Debian's containerd, runc and
+                            containernetworking-plugins. Images are imported with
+                            ctr --address DIR/node/containerd/containerd.sock -n k8s.io
+                            images import ARCHIVE (there is no registry).
   -h, --help                Show this help.
 
 After \`up\`: export KUBECONFIG=DIR/admin.kubeconfig
@@ -56,6 +63,7 @@ export async function main(argv: string[], program = 'npm run controlplane --'):
         dir: { type: 'string' },
         'request-timeout': { type: 'string' },
         'no-controller-manager': { type: 'boolean' },
+        'with-node': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -77,7 +85,10 @@ export async function main(argv: string[], program = 'npm run controlplane --'):
       if (!existsSync(join(TOOLS_DIR, 'go.mod'))) {
         throw new UsageError('The local control plane needs a source checkout of Flotilla (its Go module is not in this installation); use a real cluster with --kubeconfig instead.');
       }
-      return up(dir, program, { requestTimeout: values['request-timeout'], controllerManager: !values['no-controller-manager'] });
+      if (values['with-node'] && values['no-controller-manager']) {
+        throw new UsageError('--with-node needs kube-controller-manager (Deployments, node lifecycle); drop --no-controller-manager.');
+      }
+      return up(dir, program, { requestTimeout: values['request-timeout'], controllerManager: !values['no-controller-manager'], withNode: values['with-node'] ?? false });
     case 'down':
       return down(dir);
     case 'status':
@@ -87,17 +98,22 @@ export async function main(argv: string[], program = 'npm run controlplane --'):
   }
 }
 
-async function up(dir: string, program: string, options: { requestTimeout: string | undefined; controllerManager: boolean }): Promise<number> {
+async function up(dir: string, program: string, options: { requestTimeout: string | undefined; controllerManager: boolean; withNode: boolean }): Promise<number> {
   const existing = await readState(dir);
   if (existing) {
     const running = runningProcesses(existing);
-    if (running.length === existing.processes.length && (await apiServerReady(existing))) {
+    if (running.length === recordedProcesses(existing).length && (await apiServerReady(existing))) {
       console.log(`A control plane is already running in ${dir} (API server ${existing.apiServerUrl}); not starting another.`);
       printWhereThingsAre(existing);
       return 0;
     }
-    console.log(`Cleaning up a control plane in ${dir} that is no longer complete (${running.length}/${existing.processes.length} processes alive).`);
+    console.log(`Cleaning up a control plane in ${dir} that is no longer complete (${running.length}/${recordedProcesses(existing).length} processes alive).`);
     await stopRecorded(existing, dir);
+  }
+  if (options.withNode) {
+    // Before anything starts: one sentence on what to install beats a log tail.
+    const problem = await nodePrerequisiteProblem();
+    if (problem) throw new Error(problem);
   }
 
   const started = Date.now();
@@ -105,6 +121,7 @@ async function up(dir: string, program: string, options: { requestTimeout: strin
     dir,
     detached: true,
     controllerManager: options.controllerManager,
+    node: options.withNode,
     ...(options.requestTimeout ? { requestTimeout: options.requestTimeout } : {}),
     log: (line) => console.log(`[controlplane] ${line}`),
   });
@@ -138,12 +155,12 @@ async function status(dir: string): Promise<number> {
   }
   const running = runningProcesses(state);
   const ready = running.some((p) => p.name === 'kube-apiserver') && (await apiServerReady(state));
-  for (const p of state.processes) {
+  for (const p of recordedProcesses(state)) {
     console.log(`${p.name.padEnd(24)} pid ${String(p.pid).padEnd(8)} ${running.includes(p) ? 'running' : 'not running'}`);
   }
   console.log(ready ? `API server ready at ${state.apiServerUrl}` : 'API server not ready');
   if (ready) printWhereThingsAre(state);
-  return ready && running.length === state.processes.length ? 0 : 1;
+  return ready && running.length === recordedProcesses(state).length ? 0 : 1;
 }
 
 function printWhereThingsAre(state: ControlPlaneState): void {
@@ -151,6 +168,10 @@ function printWhereThingsAre(state: ControlPlaneState): void {
   console.log(`  etcd:         ${state.etcdClientUrl} (etcd ${state.etcdVersion}, data in ${state.etcdDataDir})`);
   console.log(`  kubeconfig:   ${state.adminKubeconfig}`);
   console.log(`  logs:         ${join(state.dir, 'logs')}`);
+  if (state.node) {
+    console.log(`  node:         ${state.node.name} at ${state.node.nodeIp}, pods in ${state.node.podSubnet} (logs in ${join(state.node.dir, 'logs')})`);
+    console.log(`  images:       ctr --address ${state.node.containerdSocket} -n k8s.io images import ARCHIVE`);
+  }
   console.log(`  export KUBECONFIG=${state.adminKubeconfig}`);
 }
 
@@ -184,8 +205,15 @@ function isRecordedProcess(pid: number, binary: string): boolean {
   }
 }
 
-function runningProcesses(state: ControlPlaneState): ControlPlaneState['processes'] {
-  return state.processes.filter((p) => isRecordedProcess(p.pid, p.binary));
+type RecordedProcess = { name: string; pid: number; binary: string };
+
+/** Control-plane components and, with a node, its containerd and kubelet. */
+function recordedProcesses(state: ControlPlaneState): RecordedProcess[] {
+  return [...state.processes, ...(state.node?.processes ?? [])];
+}
+
+function runningProcesses(state: ControlPlaneState): RecordedProcess[] {
+  return recordedProcesses(state).filter((p) => isRecordedProcess(p.pid, p.binary));
 }
 
 async function apiServerReady(state: ControlPlaneState): Promise<boolean> {
@@ -201,9 +229,17 @@ async function apiServerReady(state: ControlPlaneState): Promise<boolean> {
 
 async function stopRecorded(state: CliState, dir: string): Promise<string[]> {
   const stopped: string[] = [];
-  // Controller manager first, etcd last: nothing logs errors about a
+  // The node first (its script kills every container, unmounts and removes
+  // its bridge and cgroups), etcd last: nothing logs errors about a
   // dependency that disappeared before it.
-  const order = ['kube-controller-manager', 'kube-apiserver', 'etcd'];
+  if (state.node) {
+    for (const p of state.node.processes) {
+      if (!isRecordedProcess(p.pid, p.binary)) continue;
+      stopped.push(`${p.name} (pid ${p.pid})`);
+    }
+    await cleanUpNode(state.node);
+  }
+  const order = ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
   const processes = [...state.processes].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
   for (const p of processes) {
     if (!isRecordedProcess(p.pid, p.binary)) continue;

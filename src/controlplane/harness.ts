@@ -1,13 +1,16 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { ensureControlPlaneBinaries, type ControlPlaneBinaries } from './binaries.ts';
 import { compactEtcd, etcdArgs } from './etcd.ts';
 import { waitUntilHealthy, type TlsClientOptions } from './health.ts';
 import { writeKubeconfig } from './kubeconfig.ts';
 import { createCertificateAuthority, createServiceAccountKeys, issueCertificate, type CertificateAuthority } from './pki.ts';
+import { pickServiceClusterIpRange, startNode, type LocalNode, type NodeState } from './node.ts';
 import { allocateFreePorts } from './ports.ts';
 import { reaperFlushed, registerScratchDir, startProcess, unregisterScratchDir, type ManagedProcess } from './processes.ts';
 
@@ -39,6 +42,12 @@ export interface ControlPlaneOptions {
    * controller down first); they are still killed when this process exits.
    */
   ownSession?: boolean;
+  /**
+   * Also run kube-scheduler and one worker node (node.ts: kubelet, containerd,
+   * bridge CNI) so pods really run, and the controllers Deployments need.
+   * Needs root and the machine's containerd, runc and CNI plugins.
+   */
+  node?: boolean | { name?: string };
   /** Progress lines (binary builds, component readiness). */
   log?: (line: string) => void;
   /** How long each component may take to become healthy. */
@@ -56,9 +65,11 @@ export interface ControlPlaneState {
   etcdVersion: string;
   startedAt: string;
   processes: Array<{ name: ComponentName; pid: number; binary: string; logFile: string }>;
+  /** With `node`: what `controlplane down` needs to stop and clean up the node. */
+  node?: NodeState;
 }
 
-export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager';
+export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
 
 export interface ControlPlane {
   dir: string;
@@ -71,6 +82,8 @@ export interface ControlPlane {
   logsDir: string;
   kubernetesVersion: string;
   etcdVersion: string;
+  /** The worker node, when started with `node`. */
+  node: LocalNode | undefined;
   /** A client-certificate user signed by the cluster CA; returns the kubeconfig path. */
   userKubeconfig(user: string, groups?: string[]): Promise<string>;
   /**
@@ -122,8 +135,27 @@ export const DEFAULT_CONTROLLERS = [
   'clusterrole-aggregation-controller',
 ] as const;
 
+/**
+ * Added with a node: Deployments need the deployment and ReplicaSet
+ * controllers; the node-lifecycle controller lifts the `not-ready` taint the
+ * kubelet registers with, without which nothing is ever scheduled.
+ */
+export const NODE_CONTROLLERS = [
+  'deployment-controller',
+  'replicaset-controller',
+  'node-lifecycle-controller',
+  // Pods get service-account tokens (the admission plugin is on with a
+  // node) and the `kube-root-ca.crt` ConfigMap their token volume includes.
+  'serviceaccount-controller',
+  'serviceaccount-token-controller',
+  'root-ca-certificate-publisher-controller',
+] as const;
+export const DEFAULT_NODE_NAME = 'flotilla-node';
+const execFileAsync = promisify(execFile);
+
 // envtest's default; the first address (10.0.0.1) is the `kubernetes` Service.
 const SERVICE_CLUSTER_IP_RANGE = '10.0.0.0/24';
+const DEFAULT_KUBERNETES_SERVICE_IP = '10.0.0.1';
 const KEEP_DIR_ENV = 'FLOTILLA_KEEP_CONTROLPLANE';
 
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
@@ -167,7 +199,11 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
   let handedOver = false;
 
   const processes = new Map<ComponentName, ManagedProcess>();
+  const withNode = options.node !== undefined && options.node !== false;
+  const nodeName = typeof options.node === 'object' && options.node.name ? options.node.name : DEFAULT_NODE_NAME;
+  let node: LocalNode | undefined;
   const cleanupAfterFailure = async () => {
+    await node?.stop();
     await Promise.all([...processes.values()].map((p) => p.stop({ signal: 'SIGKILL' })));
     await removeScratch(etcdDataDir);
     // The logs explain the failure: keep them, even in a dir we created.
@@ -175,7 +211,12 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
   };
 
   try {
-    const [etcdClientPort, etcdPeerPort, apiServerPort, kcmPort] = (await allocateFreePorts(4)) as [number, number, number, number];
+    const [etcdClientPort, etcdPeerPort, apiServerPort, kcmPort, schedulerPort] = (await allocateFreePorts(5)) as [number, number, number, number, number];
+    // With a node the `kubernetes` Service address is real (on the node's
+    // bridge), so it must be this control plane's own.
+    const serviceNetwork = withNode
+      ? await pickServiceClusterIpRange()
+      : { range: SERVICE_CLUSTER_IP_RANGE, kubernetesServiceIp: DEFAULT_KUBERNETES_SERVICE_IP };
     const apiServerUrl = `https://127.0.0.1:${apiServerPort}`;
     const etcdClientUrl = `http://127.0.0.1:${etcdClientPort}`;
 
@@ -193,26 +234,31 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
     })();
     const pkiReady = (async () => {
       const ca = await createCertificateAuthority(pkiDir, 'flotilla-local-ca');
-      const [serving, admin, serviceAccount] = await Promise.all([
+      const [serving, admin, serviceAccount, kubeletClient] = await Promise.all([
         issueCertificate(ca, {
           commonName: 'kube-apiserver',
           usage: 'server',
           // Everything a client could dial: loopback, and the in-cluster names
           // and Service IP that clients configured "in cluster" would use.
           dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local'],
-          ipAddresses: ['127.0.0.1', '10.0.0.1'],
+          ipAddresses: ['127.0.0.1', serviceNetwork.kubernetesServiceIp],
           filePrefix: join(pkiDir, 'apiserver'),
         }),
         issueCertificate(ca, { commonName: 'admin', organizations: ['system:masters'], usage: 'client', filePrefix: join(pkiDir, 'admin') }),
         createServiceAccountKeys(pkiDir),
+        // For logs, exec and port-forward: the kubelet authenticates the API
+        // server by this certificate and authorizes it by its group.
+        withNode
+          ? issueCertificate(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client', filePrefix: join(pkiDir, 'kubelet-client') })
+          : undefined,
       ]);
-      return { ca, serving, admin, serviceAccount };
+      return { ca, serving, admin, serviceAccount, kubeletClient };
     })();
     // Settle both before acting on a failure, so cleanup sees every process.
     const [etcdOutcome, pkiOutcome] = await Promise.allSettled([etcdReady, pkiReady]);
     if (etcdOutcome.status === 'rejected') throw etcdOutcome.reason;
     if (pkiOutcome.status === 'rejected') throw pkiOutcome.reason;
-    const { ca, serving, admin, serviceAccount } = pkiOutcome.value;
+    const { ca, serving, admin, serviceAccount, kubeletClient } = pkiOutcome.value;
 
     const adminKubeconfig = await writeKubeconfig(join(dir, 'admin.kubeconfig'), {
       server: apiServerUrl,
@@ -232,12 +278,13 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
       `--tls-private-key-file=${serving.keyFile}`,
       `--client-ca-file=${ca.certFile}`,
       '--authorization-mode=RBAC',
-      `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+      `--service-cluster-ip-range=${serviceNetwork.range}`,
       '--allow-privileged=true',
       // As envtest: without a running token controller the admission plugin
       // rejects pods in namespaces whose `default` ServiceAccount is missing;
       // the controller manager is optional here, so keep pods admissible.
-      '--disable-admission-plugins=ServiceAccount',
+      // With a node, pods really run and need their tokens: keep it on.
+      ...(withNode ? [] : ['--disable-admission-plugins=ServiceAccount']),
       `--service-account-issuer=${apiServerUrl}`,
       `--service-account-key-file=${serviceAccount.publicKeyFile}`,
       `--service-account-signing-key-file=${serviceAccount.privateKeyFile}`,
@@ -252,6 +299,14 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
       // Service endpoint, which validation rejects (loopback) on every sync.
       '--endpoint-reconciler-type=none',
       `--cert-dir=${pkiDir}`,
+      ...(kubeletClient
+        ? [
+            `--kubelet-client-certificate=${kubeletClient.certFile}`,
+            `--kubelet-client-key=${kubeletClient.keyFile}`,
+            // The node's name resolves nowhere; its InternalIP is local.
+            '--kubelet-preferred-address-types=InternalIP',
+          ]
+        : []),
     ], options.extraApiServerFlags ?? []);
 
     // A detached control plane outlives us once it is up (and so does an
@@ -270,6 +325,7 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
     };
     await startApiServerProcess();
 
+    const controllers = [...(options.controllers ?? DEFAULT_CONTROLLERS), ...(withNode ? NODE_CONTROLLERS : [])];
     if (options.controllerManager ?? true) {
       const kcm = await launch('kube-controller-manager', binaries.kubeControllerManager, [
         `--kubeconfig=${adminKubeconfig}`,
@@ -278,7 +334,7 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
         `--authentication-kubeconfig=${adminKubeconfig}`,
         `--authorization-kubeconfig=${adminKubeconfig}`,
         '--leader-elect=false',
-        `--controllers=${(options.controllers ?? DEFAULT_CONTROLLERS).join(',')}`,
+        `--controllers=${[...new Set(controllers)].join(',')}`,
         '--bind-address=127.0.0.1',
         `--secure-port=${kcmPort}`,
         `--cert-dir=${join(dir, 'kube-controller-manager')}`,
@@ -289,7 +345,42 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
       ]);
       // Its serving cert is self-signed on the fly, hence no verification.
       await waitUntilHealthy({ url: `https://127.0.0.1:${kcmPort}/healthz`, process: kcm, tls: { insecure: true }, timeoutMs: startTimeoutMs });
-      log(`kube-controller-manager ready (controllers: ${(options.controllers ?? DEFAULT_CONTROLLERS).join(', ')})`);
+      log(`kube-controller-manager ready (controllers: ${[...new Set(controllers)].join(', ')})`);
+    }
+    if (withNode) {
+      const scheduler = await launch('kube-scheduler', binaries.kubeScheduler, [
+        `--kubeconfig=${adminKubeconfig}`,
+        `--authentication-kubeconfig=${adminKubeconfig}`,
+        `--authorization-kubeconfig=${adminKubeconfig}`,
+        '--leader-elect=false',
+        '--bind-address=127.0.0.1',
+        `--secure-port=${schedulerPort}`,
+      ]);
+      await waitUntilHealthy({ url: `https://127.0.0.1:${schedulerPort}/healthz`, process: scheduler, tls: { insecure: true }, timeoutMs: startTimeoutMs });
+      log('kube-scheduler ready');
+
+      // The kubelet runs as its node's identity with the built-in
+      // `system:node` role (the API server has no Node authorizer here).
+      const nodeCert = await issueCertificate(ca, { commonName: `system:node:${nodeName}`, organizations: ['system:nodes'], usage: 'client', filePrefix: join(pkiDir, 'node') });
+      const nodeKubeconfig = await writeKubeconfig(join(dir, 'node.kubeconfig'), {
+        server: apiServerUrl, caPem: ca.certPem, certPem: nodeCert.certPem, keyPem: nodeCert.keyPem, user: `system:node:${nodeName}`,
+      });
+      await execFileAsync(binaries.kubectl, [`--kubeconfig=${adminKubeconfig}`, 'create', 'clusterrolebinding', `flotilla:node:${nodeName}`,
+        '--clusterrole=system:node', `--user=system:node:${nodeName}`]);
+      node = await startNode({
+        dir: join(dir, 'node'),
+        name: nodeName,
+        apiServerUrl,
+        caFile: ca.certFile,
+        kubeconfig: nodeKubeconfig,
+        adminTls,
+        kubeletBinary: binaries.kubelet,
+        pauseBinary: binaries.pause,
+        kubernetesService: { clusterIp: serviceNetwork.kubernetesServiceIp, apiServerPort },
+        detached,
+        log,
+        startTimeoutMs,
+      });
     }
     log(`control plane up in ${((Date.now() - startedAt) / 1000).toFixed(1)} s; logs in ${logsDir}`);
     if (detached) {
@@ -300,7 +391,7 @@ async function startControlPlaneOnce(options: ControlPlaneOptions): Promise<Cont
     }
 
     return buildControlPlane({
-      dir, ownsDir, logsDir, etcdDataDir, apiServerUrl, etcdClientUrl, adminKubeconfig, ca, binaries, processes,
+      dir, ownsDir, logsDir, etcdDataDir, apiServerUrl, etcdClientUrl, adminKubeconfig, ca, binaries, processes, node,
       startApiServerProcess, startedAt: new Date(startedAt).toISOString(),
     });
   } catch (error) {
@@ -321,6 +412,7 @@ interface Assembled {
   ca: CertificateAuthority;
   binaries: ControlPlaneBinaries;
   processes: Map<ComponentName, ManagedProcess>;
+  node: LocalNode | undefined;
   startApiServerProcess: () => Promise<void>;
   startedAt: string;
 }
@@ -366,6 +458,7 @@ function buildControlPlane(parts: Assembled): ControlPlane {
     logsDir: parts.logsDir,
     kubernetesVersion: parts.binaries.kubernetesVersion,
     etcdVersion: parts.binaries.etcdVersion,
+    node: parts.node,
 
     async userKubeconfig(user, groups = []) {
       assertRunning();
@@ -415,15 +508,17 @@ function buildControlPlane(parts: Assembled): ControlPlane {
         processes: [...processes.entries()]
           .filter(([, p]) => p.isRunning())
           .map(([name, p]) => ({ name, pid: p.pid, binary: binaryOf(parts.binaries, name), logFile: p.logFile })),
+        ...(parts.node ? { node: parts.node.state() } : {}),
       };
     },
 
     stop() {
       stopped ??= (async () => {
         await apiServerTransition;
+        await parts.node?.stop();
         // SIGKILL: all state is throwaway, and a graceful shutdown of a
         // paused etcd or a draining API server only slows test teardown.
-        const order: ComponentName[] = ['kube-controller-manager', 'kube-apiserver', 'etcd'];
+        const order: ComponentName[] = ['kube-scheduler', 'kube-controller-manager', 'kube-apiserver', 'etcd'];
         for (const name of order) await processes.get(name)?.stop({ signal: 'SIGKILL' });
         await removeScratch(parts.etcdDataDir);
         if (parts.ownsDir && !process.env[KEEP_DIR_ENV]) await removeScratch(parts.dir);
@@ -452,6 +547,8 @@ function binaryOf(binaries: ControlPlaneBinaries, name: ComponentName): string {
       return binaries.kubeApiServer;
     case 'kube-controller-manager':
       return binaries.kubeControllerManager;
+    case 'kube-scheduler':
+      return binaries.kubeScheduler;
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
@@ -13,7 +13,9 @@ import type { Writable } from 'node:stream';
  *   re-raised so the process still dies the way it would have;
  * - on SIGKILL or a crash no hook runs, so a tiny `sh` "reaper" in its own
  *   session holds a pipe from us: when the pipe closes it kills every pid we
- *   registered and deletes registered scratch directories (etcd's tmpfs data).
+ *   registered, runs registered cleanup scripts (the local node's: its
+ *   containers, mounts, bridge and cgroups) and deletes registered scratch
+ *   directories (etcd's tmpfs data).
  */
 
 export interface ExitStatus {
@@ -50,6 +52,7 @@ export interface StartProcessOptions {
 
 const live = new Map<number, ChildProcess>();
 const scratchDirs = new Set<string>();
+const cleanupScripts = new Set<string>();
 let hooksInstalled = false;
 let reaper: { child: ChildProcess; stdin: Writable } | undefined;
 
@@ -134,6 +137,22 @@ export function unregisterScratchDir(dir: string): void {
   if (scratchDirs.delete(dir)) tellReaper(`D ${dir}`);
 }
 
+/**
+ * Run `/bin/sh script` if this process dies without cleaning up (SIGKILL
+ * included), after registered processes are killed and before scratch
+ * directories go. The script must be idempotent: its owner runs it too.
+ */
+export function registerCleanupScript(script: string): void {
+  if (/\s/.test(script)) throw new Error(`Cleanup script path must not contain whitespace: ${script}`);
+  installHooks();
+  cleanupScripts.add(script);
+  tellReaper(`s ${script}`);
+}
+
+export function unregisterCleanupScript(script: string): void {
+  if (cleanupScripts.delete(script)) tellReaper(`S ${script}`);
+}
+
 function track(pid: number, child: ChildProcess): void {
   installHooks();
   live.set(pid, child);
@@ -177,6 +196,11 @@ function killEverythingNow(): void {
     }
     live.delete(pid);
   }
+  for (const script of cleanupScripts) {
+    // Synchronous: this runs in the `exit` hook, where nothing async completes.
+    spawnSync('/bin/sh', [script], { stdio: 'ignore', timeout: 60_000 });
+  }
+  cleanupScripts.clear();
   for (const dir of scratchDirs) {
     try {
       rmSync(dir, { recursive: true, force: true });
@@ -208,21 +232,25 @@ function installHooks(): void {
 }
 
 // Kept deliberately small and POSIX-sh: it must run anywhere the binaries do.
-// Protocol, one line each: `p PID` / `P PID` add / remove a pid, `d DIR` /
-// `D DIR` add / remove a directory. EOF (our death) triggers the cleanup.
+// Protocol, one line each: `p PID` / `P PID` add / remove a pid, `s FILE` /
+// `S FILE` a cleanup script, `d DIR` / `D DIR` a directory. EOF (our death)
+// triggers the cleanup.
 const REAPER_SCRIPT = `
 trap '' INT TERM HUP
-pids=' '; dirs=' '
+pids=' '; scripts=' '; dirs=' '
 while IFS= read -r line; do
   arg=\${line#? }
   case "$line" in
     "p "*) pids="$pids$arg " ;;
+    "s "*) scripts="$scripts$arg " ;;
     "d "*) dirs="$dirs$arg " ;;
     "P "*) rest=' '; for x in $pids; do [ "$x" = "$arg" ] || rest="$rest$x "; done; pids=$rest ;;
+    "S "*) rest=' '; for x in $scripts; do [ "$x" = "$arg" ] || rest="$rest$x "; done; scripts=$rest ;;
     "D "*) rest=' '; for x in $dirs; do [ "$x" = "$arg" ] || rest="$rest$x "; done; dirs=$rest ;;
   esac
 done
 for x in $pids; do kill -KILL "$x" 2>/dev/null; done
+for x in $scripts; do /bin/sh "$x" >/dev/null 2>&1; done
 for x in $dirs; do rm -rf -- "$x"; done
 `;
 

@@ -21,9 +21,10 @@ test('the build plan stamps the pinned version and keys the cache by its inputs'
   assert.match(plan.key, /^[0-9a-f]{16}$/);
   assert.equal(plan.binDir, `/cache/controlplane/${plan.key}/bin`);
   assert.equal(plan.env.CGO_ENABLED, '0');
-  for (const pkg of ['cmd/kube-apiserver', 'cmd/kube-controller-manager', 'cmd/kubectl']) {
+  for (const pkg of ['cmd/kube-apiserver', 'cmd/kube-controller-manager', 'cmd/kubectl', 'cmd/kube-scheduler', 'cmd/kubelet']) {
     assert.ok(plan.buildArgs.includes(`k8s.io/kubernetes/${pkg}`), `the build includes ${pkg}, from the same pinned module`);
   }
+  assert.ok(plan.buildArgs.includes('./pause'), 'the node\'s sandbox binary is built from tools/pause');
   assert.equal((await planBuild({ FLOTILLA_CACHE_DIR: '/elsewhere' })).key, plan.key, 'the key depends on inputs, not on where the cache is');
 });
 

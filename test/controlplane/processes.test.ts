@@ -9,7 +9,8 @@ import { waitFor } from '../../src/util/wait.ts';
 
 // Each case runs the supervisor in a separate Node process, kills or ends
 // that process one way or another, and checks that its child and scratch
-// directory are gone (or, for release, that the child survives).
+// directory are gone and its cleanup script ran (or, for release, that the
+// child survives).
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/supervised-parent.ts', import.meta.url));
 
@@ -17,6 +18,9 @@ interface Started {
   parent: ChildProcess;
   pid: number;
   scratch: string;
+  /** Written by the registered cleanup script. */
+  marker: string;
+  script: string;
 }
 
 async function startFixture(mode: string): Promise<Started> {
@@ -34,10 +38,11 @@ async function startFixture(mode: string): Promise<Started> {
       if (!out.includes('\n')) reject(new Error(`fixture exited (${code}) before reporting: ${stderr}`));
     });
   });
-  const { pid, scratch } = JSON.parse(line) as { pid: number; scratch: string };
+  const { pid, scratch, marker, script } = JSON.parse(line) as Omit<Started, 'parent'>;
   assert.ok(isPidAlive(pid), 'the supervised child runs');
   assert.ok(existsSync(scratch), 'the scratch dir exists');
-  return { parent, pid, scratch };
+  assert.ok(!existsSync(marker), 'the cleanup script has not run yet');
+  return { parent, pid, scratch, marker, script };
 }
 
 /** Tell the fixture to do what its mode says. */
@@ -45,9 +50,14 @@ function go(started: Started): void {
   started.parent.stdin?.write('go\n');
 }
 
-async function expectCleanedUp({ pid, scratch }: Started, how: string): Promise<void> {
-  await waitFor(() => !isPidAlive(pid), { timeoutMs: 10_000, description: `child ${pid} to be killed after ${how}` });
-  await waitFor(() => !existsSync(scratch), { timeoutMs: 10_000, description: `scratch dir ${scratch} to be removed after ${how}` });
+async function expectCleanedUp({ pid, scratch, marker, script }: Started, how: string): Promise<void> {
+  try {
+    await waitFor(() => !isPidAlive(pid), { timeoutMs: 10_000, description: `child ${pid} to be killed after ${how}` });
+    await waitFor(() => !existsSync(scratch), { timeoutMs: 10_000, description: `scratch dir ${scratch} to be removed after ${how}` });
+    assert.ok(existsSync(marker), `the cleanup script ran after ${how}`);
+  } finally {
+    await Promise.all([marker, script].map((file) => rm(file, { force: true })));
+  }
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -100,8 +110,9 @@ test('a released detached child outlives its starter', async () => {
     // reaper did run, so the child's survival below is not luck.
     await waitFor(() => !existsSync(started.scratch), { timeoutMs: 10_000, description: 'the registered scratch dir to be removed' });
     assert.ok(isPidAlive(started.pid), 'the released child is still running');
+    assert.ok(existsSync(started.marker), 'the cleanup script, not released either, ran');
   } finally {
     if (isPidAlive(started.pid)) process.kill(started.pid, 'SIGKILL');
-    await rm(started.scratch, { recursive: true, force: true });
+    await Promise.all([started.scratch, started.marker, started.script].map((path) => rm(path, { recursive: true, force: true })));
   }
 });
