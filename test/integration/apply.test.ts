@@ -298,7 +298,7 @@ describe('flotilla apply', () => {
     assert.equal(noNamespace.stderr, '`flotilla apply` needs -n WORKSPACE, the workspace namespace of the Bundle (the kubeconfig context sets no namespace).\n');
     const unknownContext = flotilla(['x', SAMPLE, '--kubeconfig', path, '--context', 'nope']);
     assert.equal(unknownContext.code, 2);
-    assert.match(unknownContext.stderr, /has no context "nope"; its contexts are: .*, workspace\.\n$/);
+    assert.match(unknownContext.stderr, /^Context "nope" \(--context\) is not in the kubeconfig .* \(--kubeconfig\); it has: .*, workspace\.\n$/);
     const absent = flotilla(['x', SAMPLE, '-n', 'no-such-workspace']);
     assert.equal(absent.code, 1);
     assert.match(absent.stderr, /^flotilla: the namespace no-such-workspace does not exist on https:\/\/\S+; create it as a workspace/);
