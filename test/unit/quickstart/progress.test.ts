@@ -75,7 +75,8 @@ describe('quick start progress', () => {
     assert.match(lines[1]!, /^Deployment web\/nginx stays not ready on prod-eu-1 and staging-eu-1 \(the agent reports "InProgress: Deployment has not been observed yet"\): the local downstream clusters have no nodes/);
     assert.ok(lines.includes('  export KUBECONFIG=/q/downstream-staging-eu-1/admin.kubeconfig; kubectl get configmaps,services,deployments -A -l applyset.kubernetes.io/part-of'));
     assert.ok(lines.includes('  export KUBECONFIG=/q/admin.kubeconfig'));
-    assert.ok(lines.includes('  kubectl get bundles,clusters -n demo'));
+    assert.ok(lines.includes('  kubectl get bundles,clusters,clustergroups -n demo'));
+    assert.ok(lines.includes('  npx flotilla apply hello config/samples/apply/hello -n demo'), 'the next step: a Bundle from a directory');
     assert.ok(lines.includes('  kubectl get bundledeployments -A'));
   });
 });
