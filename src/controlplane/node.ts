@@ -616,6 +616,17 @@ async function waitForNodeReady(o: { apiServerUrl: string; name: string; adminTl
   }
 }
 
+/**
+ * Imports an image archive into a node's containerd from outside the
+ * process that started it (e.g. `controlplane image` for a node `up` left
+ * running); `LocalNode.importImage` does the same for the owner.
+ */
+export async function importImageArchive(containerdSocket: string, archiveFile: string): Promise<void> {
+  const ctr = await which('ctr');
+  if (!ctr) throw new Error('ctr not found; on Debian/Ubuntu: apt-get install containerd.');
+  await ctrImport(ctr, containerdSocket, archiveFile);
+}
+
 async function ctrImport(ctr: string, socket: string, archiveFile: string): Promise<void> {
   // The CRI plugin serves images from the k8s.io namespace only.
   await execFileAsync(ctr, ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', archiveFile], { timeout: 120_000 });
