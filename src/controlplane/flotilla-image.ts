@@ -43,8 +43,8 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SOURCE_DIRS = ['src', 'workers'];
 const SOURCE_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'config/flotilla.yaml'];
 const NONROOT = 65532;
-/** Cached images kept besides the one just built or used (each is ~230 MB). */
-const KEEP_CACHED = 2;
+/** Older cached images kept besides the one just built (each is ~230 MB). */
+const KEEP_CACHED = 1;
 
 export interface FlotillaImageOptions {
   /** Repository checkout to build from; default: this one. */
