@@ -99,6 +99,10 @@ export async function main(argv: string[], program = 'npm run controlplane --'):
     case 'status':
       return status(dir);
     case 'image':
+      // The image is built from the sources with the project's TypeScript and pinned Node.
+      if (!existsSync(join(REPO_ROOT, 'tsconfig.build.json')) || !existsSync(join(REPO_ROOT, 'node_modules', 'typescript'))) {
+        throw new UsageError('Building the image needs a source checkout of Flotilla with its dev dependencies (npm ci); elsewhere build it with the Dockerfile.');
+      }
       return image(dir);
     default:
       throw new UsageError(`Unknown command "${positionals[0]}"; expected up, down, status or image (see --help).`);
