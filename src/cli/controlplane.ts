@@ -1,4 +1,4 @@
-/** `flotilla controlplane up|down|status`: src/controlplane/cli.ts under the CLI's name. */
+/** `flotilla controlplane up|down|status|image`: src/controlplane/cli.ts under the CLI's name. */
 export const summary = 'Start, stop or inspect a local Kubernetes control plane (source checkout only)';
 
 export async function controlplaneCommand(argv: string[]): Promise<number> {

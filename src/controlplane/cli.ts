@@ -1,5 +1,5 @@
 /**
- * `flotilla controlplane <up|down|status> [--dir DIR]` (also
+ * `flotilla controlplane <up|down|status|image> [--dir DIR]` (also
  * `npm run controlplane -- …`): a local control plane that outlives the
  * command, for manual poking with kubectl. `up` starts it detached and
  * records what it started in DIR/state.json; `down` stops exactly those
@@ -14,7 +14,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { formatDuration, TOOLS_DIR } from './binaries.ts';
 import { httpGet } from './health.ts';
 import { startControlPlane, type ControlPlaneState } from './harness.ts';
-import { cleanUpNode, nodePrerequisiteProblem } from './node.ts';
+import { buildFlotillaImage } from './flotilla-image.ts';
+import { cleanUpNode, importImageArchive, nodePrerequisiteProblem } from './node.ts';
 import { isPidAlive } from './lock.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -28,6 +29,10 @@ Commands:
            and return once the API server is ready (builds the binaries on first use).
   down     Stop the processes recorded by \`up\` and delete etcd's data.
   status   Say whether the recorded control plane is running (exit 0) or not (exit 1).
+  image    Build Flotilla's container image as an OCI archive without Docker (cached
+           by its inputs), and import it into the node of the control plane in DIR
+           if \`up --with-node\` started one: docker.io/library/flotilla:latest, the
+           image config/default deploys.
 
 Options:
   --dir DIR                 Working directory: kubeconfig, certificates, logs, state
@@ -78,7 +83,7 @@ export async function main(argv: string[], program = 'npm run controlplane --'):
     console.log(usage(program));
     return 0;
   }
-  if (positionals.length !== 1) throw new UsageError('Expected exactly one command (up, down or status); run with --help for usage.');
+  if (positionals.length !== 1) throw new UsageError('Expected exactly one command (up, down, status or image); run with --help for usage.');
   const dir = resolve(values.dir ?? DEFAULT_DIR);
   switch (positionals[0]) {
     case 'up':
@@ -93,8 +98,14 @@ export async function main(argv: string[], program = 'npm run controlplane --'):
       return down(dir);
     case 'status':
       return status(dir);
+    case 'image':
+      // The image is built from the sources with the project's TypeScript and pinned Node.
+      if (!existsSync(join(REPO_ROOT, 'tsconfig.build.json')) || !existsSync(join(REPO_ROOT, 'node_modules', 'typescript'))) {
+        throw new UsageError('Building the image needs a source checkout of Flotilla with its dev dependencies (npm ci); elsewhere build it with the Dockerfile.');
+      }
+      return image(dir);
     default:
-      throw new UsageError(`Unknown command "${positionals[0]}"; expected up, down or status (see --help).`);
+      throw new UsageError(`Unknown command "${positionals[0]}"; expected up, down, status or image (see --help).`);
   }
 }
 
@@ -129,6 +140,21 @@ async function up(dir: string, program: string, options: { requestTimeout: strin
   await writeFile(join(dir, STATE_FILE), `${JSON.stringify(state, null, 2)}\n`);
   console.log(`Control plane ready in ${formatDuration(Date.now() - started)}; it keeps running until \`${program} down --dir ${dir}\`.`);
   printWhereThingsAre(state);
+  return 0;
+}
+
+async function image(dir: string): Promise<number> {
+  const started = Date.now();
+  const built = await buildFlotillaImage({ log: (line) => console.log(`[controlplane] ${line}`) });
+  console.log(`${built.cached ? 'Reused' : 'Built'} ${built.file} (${(built.sizeBytes / 1e6).toFixed(0)} MB, ${built.manifestDigest}) in ${formatDuration(Date.now() - started)}: ${built.names.join(', ')}`);
+  const state = await readState(dir);
+  if (!state?.node) {
+    console.log(`No control plane with a node runs in ${dir}; import the archive with ctr -n k8s.io images import ${built.file}.`);
+    return 0;
+  }
+  const importStarted = Date.now();
+  await importImageArchive(state.node.containerdSocket, built.file);
+  console.log(`Imported into node ${state.node.name} in ${formatDuration(Date.now() - importStarted)}; now: kubectl apply --server-side -k config/default`);
   return 0;
 }
 

@@ -149,6 +149,11 @@ export const NODE_CONTROLLERS = [
   'serviceaccount-controller',
   'serviceaccount-token-controller',
   'root-ca-certificate-publisher-controller',
+  // Services get EndpointSlices (and legacy Endpoints) for their ready pods:
+  // the API server's service proxy (`…/services/NAME:PORT/proxy/`) routes
+  // through them, the one way to reach a Service here without kube-proxy.
+  'endpointslice-controller',
+  'endpoints-controller',
 ] as const;
 export const DEFAULT_NODE_NAME = 'flotilla-node';
 const execFileAsync = promisify(execFile);

@@ -17,7 +17,7 @@ export interface HttpResult {
   body: string;
 }
 
-export function httpGet(url: string, options: { tls?: TlsClientOptions; timeoutMs?: number } = {}): Promise<HttpResult> {
+export function httpGet(url: string, options: { tls?: TlsClientOptions; timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<HttpResult> {
   const target = new URL(url);
   const isHttps = target.protocol === 'https:';
   return new Promise((resolve, reject) => {
@@ -26,6 +26,7 @@ export function httpGet(url: string, options: { tls?: TlsClientOptions; timeoutM
       {
         method: 'GET',
         timeout: options.timeoutMs ?? 5000,
+        ...(options.headers ? { headers: options.headers } : {}),
         // A fresh connection per probe: a keep-alive socket to a server that
         // was just restarted would report the old server's state.
         agent: false,

@@ -487,6 +487,12 @@ function kubeletConfig(o: {
     evictionHard: { 'memory.available': '100Mi', 'nodefs.available': '1%', 'imagefs.available': '1%', 'nodefs.inodesFree': '1%', 'imagefs.inodesFree': '1%' },
     imageGCHighThresholdPercent: 100,
     imageGCLowThresholdPercent: 99,
+    // How often the kubelet re-syncs every pod, which is when a changed
+    // ConfigMap or Secret reaches its volume (changes are seen at once
+    // through a watch; the write waits for the sync). Default 1m: a
+    // hot-reloaded config would take up to a minute. A node with a handful
+    // of pods affords 10 s.
+    syncFrequency: '10s',
     // No systemd-logind to take an inhibitor lock from.
     shutdownGracePeriod: '0s',
   });
@@ -614,6 +620,17 @@ async function waitForNodeReady(o: { apiServerUrl: string; name: string; adminTl
     }
     await delay(200);
   }
+}
+
+/**
+ * Imports an image archive into a node's containerd from outside the
+ * process that started it (e.g. `controlplane image` for a node `up` left
+ * running); `LocalNode.importImage` does the same for the owner.
+ */
+export async function importImageArchive(containerdSocket: string, archiveFile: string): Promise<void> {
+  const ctr = await which('ctr');
+  if (!ctr) throw new Error('ctr not found; on Debian/Ubuntu: apt-get install containerd.');
+  await ctrImport(ctr, containerdSocket, archiveFile);
 }
 
 async function ctrImport(ctr: string, socket: string, archiveFile: string): Promise<void> {

@@ -25,6 +25,17 @@ export interface OciImageSpec {
   cmd?: string[];
   env?: string[];
   workingDir?: string;
+  /** `uid:gid` the container runs as (Dockerfile `USER`). */
+  user?: string;
+  /** Ports the image documents (Dockerfile `EXPOSE`), e.g. `8443/tcp`. */
+  exposedPorts?: string[];
+  labels?: Record<string, string>;
+  /**
+   * More references for the same image (one index entry each): containerd
+   * imports every one, so one archive serves e.g. `flotilla:latest` and
+   * `flotilla:0.1.0` without a `ctr images tag`.
+   */
+  additionalNames?: string[];
   /** GOARCH-style architecture; default: this machine's. */
   architecture?: string;
 }
@@ -32,6 +43,8 @@ export interface OciImageSpec {
 export interface OciImageArchive {
   file: string;
   name: string;
+  /** `name` followed by `additionalNames`. */
+  names: string[];
   /** `sha256:…` of the manifest: what containerd reports as the image's digest. */
   manifestDigest: string;
 }
@@ -83,6 +96,9 @@ export async function writeOciImageArchive(spec: OciImageSpec, file: string): Pr
             ...(spec.cmd ? { Cmd: spec.cmd } : {}),
             ...(spec.env ? { Env: spec.env } : {}),
             ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
+            ...(spec.user ? { User: spec.user } : {}),
+            ...(spec.exposedPorts?.length ? { ExposedPorts: Object.fromEntries(spec.exposedPorts.map((port) => [port, {}])) } : {}),
+            ...(spec.labels ? { Labels: spec.labels } : {}),
           },
           // An uncompressed layer's diff ID is its own digest.
           rootfs: { type: 'layers', diff_ids: [layer.digest] },
@@ -94,24 +110,22 @@ export async function writeOciImageArchive(spec: OciImageSpec, file: string): Pr
       Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [layer] })),
       'application/vnd.oci.image.manifest.v1+json',
     );
-    const tag = /:([^/:]+)$/.exec(spec.name)?.[1] ?? 'latest';
+    const names = [spec.name, ...(spec.additionalNames ?? [])];
     await writeFile(join(work, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     await writeFile(
       join(work, 'index.json'),
       JSON.stringify({
         schemaVersion: 2,
         mediaType: 'application/vnd.oci.image.index.v1+json',
-        manifests: [
-          {
-            ...manifest,
-            platform: { architecture, os: 'linux' },
-            annotations: { [CONTAINERD_NAME_ANNOTATION]: spec.name, 'org.opencontainers.image.ref.name': tag },
-          },
-        ],
+        manifests: names.map((name) => ({
+          ...manifest,
+          platform: { architecture, os: 'linux' },
+          annotations: { [CONTAINERD_NAME_ANNOTATION]: name, 'org.opencontainers.image.ref.name': /:([^/:]+)$/.exec(name)?.[1] ?? 'latest' },
+        })),
       }),
     );
     await execFileAsync('tar', [...REPRODUCIBLE_TAR, '-C', work, '-cf', file, 'oci-layout', 'index.json', 'blobs']);
-    return { file, name: spec.name, manifestDigest: manifest.digest };
+    return { file, name: spec.name, names, manifestDigest: manifest.digest };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -20,4 +20,10 @@ test('the help names --with-node and how images get onto the node', async () => 
     console.log = original;
   }
   assert.match(lines.join('\n'), /--with-node .*\n(.*\n)*.*images import ARCHIVE/);
+  // Or the Flotilla image, built and imported in one step.
+  assert.match(lines.join('\n'), /^ {2}image {4}Build Flotilla's container image .*\n(.*\n)*.*docker\.io\/library\/flotilla:latest/m);
+});
+
+test('an unknown command lists image among the commands', async () => {
+  await assert.rejects(main(['imagine']), /expected up, down, status or image/);
 });

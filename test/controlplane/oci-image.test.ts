@@ -84,3 +84,41 @@ test('ldd output yields every library and the loader, and nothing for the vDSO',
   ].join('\n');
   assert.deepEqual(parseLdd(output), ['/lib/x86_64-linux-gnu/libdl.so.2', '/lib/x86_64-linux-gnu/libstdc++.so.6', '/lib64/ld-linux-x86-64.so.2']);
 });
+
+test('the image config carries the Dockerfile-style user, ports and labels; every extra name is an index entry of the same manifest', () =>
+  withScratch(async (dir) => {
+    const rootfs = join(dir, 'rootfs');
+    await mkdir(rootfs);
+    await writeFile(join(rootfs, 'file'), 'content');
+    const archive = await writeOciImageArchive(
+      {
+        name: 'docker.io/library/app:latest',
+        additionalNames: ['docker.io/library/app:1.2.3'],
+        rootfsDir: rootfs,
+        entrypoint: ['/file'],
+        workingDir: '/app',
+        user: '65532:65532',
+        exposedPorts: ['8443/tcp', '8081/tcp'],
+        labels: { 'org.opencontainers.image.version': '1.2.3' },
+      },
+      join(dir, 'app.tar'),
+    );
+    assert.deepEqual(archive.names, ['docker.io/library/app:latest', 'docker.io/library/app:1.2.3']);
+    const unpacked = join(dir, 'unpacked');
+    await mkdir(unpacked);
+    await execFileAsync('tar', ['-xf', archive.file, '-C', unpacked]);
+    const index = JSON.parse(await readFile(join(unpacked, 'index.json'), 'utf8'));
+    assert.deepEqual(
+      index.manifests.map((m: { digest: string; annotations: Record<string, string> }) => [m.digest, m.annotations['io.containerd.image.name'], m.annotations['org.opencontainers.image.ref.name']]),
+      [[archive.manifestDigest, 'docker.io/library/app:latest', 'latest'], [archive.manifestDigest, 'docker.io/library/app:1.2.3', '1.2.3']],
+    );
+    const manifest = JSON.parse(await readFile(join(unpacked, 'blobs', 'sha256', archive.manifestDigest.replace(/^sha256:/, '')), 'utf8'));
+    const config = JSON.parse(await readFile(join(unpacked, 'blobs', 'sha256', manifest.config.digest.replace(/^sha256:/, '')), 'utf8'));
+    assert.deepEqual(config.config, {
+      Entrypoint: ['/file'],
+      WorkingDir: '/app',
+      User: '65532:65532',
+      ExposedPorts: { '8443/tcp': {}, '8081/tcp': {} },
+      Labels: { 'org.opencontainers.image.version': '1.2.3' },
+    });
+  }));

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,14 +15,14 @@ import { cgroupHierarchies, type NodeState } from '../../src/controlplane/node.t
 import { copyExecutableWithLibraries, writeOciImageArchive } from '../../src/controlplane/oci-image.ts';
 import { loadKubeConfig, waitFor } from '../support/kube.ts';
 import { kubectlOk } from '../support/kubectl.ts';
+import { BUSYBOX_IMAGE, busyboxImageArchive } from '../support/node-images.ts';
 
 // A control plane with a real node (kubelet + containerd + bridge CNI): pods
 // run. The workload image is Debian's busybox-static packed into an OCI
 // archive and imported, since the node has no registry to pull from.
 
 const execFileAsync = promisify(execFile);
-const BUSYBOX = '/bin/busybox';
-const IMAGE = 'flotilla.local/busybox:1';
+const IMAGE = BUSYBOX_IMAGE;
 // The pinned Node binary with its shared libraries: what a Flotilla image needs to run.
 const NODE_IMAGE = 'flotilla.local/node:1';
 const NAMESPACE = 'default';
@@ -34,20 +34,13 @@ let apps: AppsV1Api;
 let scratch: string;
 
 before(async () => {
-  if (!existsSync(BUSYBOX)) {
-    throw new Error(`The node test image is made from a static ${BUSYBOX}; install it with apt-get install busybox-static.`);
-  }
   cp = await startControlPlane({ node: true });
   admin = loadKubeConfig(cp.adminKubeconfig);
   core = admin.makeApiClient(CoreV1Api);
   apps = admin.makeApiClient(AppsV1Api);
 
   scratch = await mkdtemp(join(tmpdir(), 'flotilla-node-test-'));
-  const rootfs = join(scratch, 'rootfs');
-  await mkdir(join(rootfs, 'bin'), { recursive: true });
-  await copyFile(BUSYBOX, join(rootfs, 'bin', 'busybox'));
-  for (const applet of ['sh', 'echo', 'cat', 'mkdir', 'hostname', 'httpd', 'sleep']) await symlink('busybox', join(rootfs, 'bin', applet));
-  const archive = await writeOciImageArchive({ name: IMAGE, rootfsDir: rootfs, entrypoint: ['/bin/sh'] }, join(scratch, 'busybox.tar'));
+  const archive = await busyboxImageArchive(scratch);
   await node().importImage(archive.file);
 
   const nodeRootfs = join(scratch, 'node-rootfs');
