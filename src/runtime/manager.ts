@@ -281,7 +281,9 @@ export class Manager {
     this.#monitor.start();
     for (const server of this.#servers) {
       const address = await server.listen();
-      this.log.info({ url: address.url, paths: server.paths, ...server.protection }, 'serving');
+      // `listen` is the bound address (all interfaces for `:8443`); `url` one to reach it from this host.
+      const listen = address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
+      this.log.info({ listen, url: address.url, paths: server.paths, ...server.protection }, 'serving');
     }
     this.informers.start();
     void this.informers.waitForCacheSync(this.#halt.signal).then(
