@@ -32,6 +32,8 @@ import { yamlLocator } from '../config/load.ts';
 import { compileTargets } from '../placement/target-criteria.ts';
 import { InputError, type InputProblem } from './problems.ts';
 import { SETTINGS_FILE } from './sources.ts';
+import { closestName } from '../util/did-you-mean.ts';
+import { isPlainObject, valueAt, withoutNulls } from '../util/plain-data.ts';
 
 export const BundleSettingsSchema = Type.Object(
   {
@@ -114,7 +116,7 @@ function* unknownFields(schema: JsonSchema | undefined, value: unknown, segments
   const known = Object.keys(schema.properties);
   for (const [key, child] of Object.entries(value)) {
     if (!Object.hasOwn(schema.properties, key)) {
-      const hint = closest(key, known);
+      const hint = closestName(key, known);
       yield {
         segments: [...segments, key],
         atKey: true,
@@ -240,49 +242,3 @@ function parseFieldPath(path: string): (string | number)[] {
   return segments;
 }
 
-function valueAt(root: unknown, segments: readonly (string | number)[]): unknown {
-  let node = root;
-  for (const segment of segments) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[segment];
-  }
-  return node;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** `key:` with nothing after it means "not set", as in Kubernetes manifests read by kubectl. */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (!isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) if (child !== null) out[key] = withoutNulls(child);
-  return out;
-}
-
-/** The known name a typo most likely meant (`target` → `targets`, `cluster_selector` → `clusterSelector`). */
-function closest(unknown: string, known: readonly string[]): string | undefined {
-  const normalise = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
-  let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
-    const distance = editDistance(normalise(unknown), normalise(name));
-    if (best === undefined || distance < best.distance) best = { name, distance };
-  }
-  return best !== undefined && best.distance <= Math.max(2, Math.floor(best.name.length / 4)) ? best.name : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j] ?? 0;
-      row[j] = Math.min(above + 1, (row[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length] ?? 0;
-}

@@ -16,6 +16,8 @@ import { configLeafFields, formatPath, rootSchema, schemaAt } from './fields.ts'
 import { FlotillaConfigSchema, type FlotillaConfig } from './schema.ts';
 import { semanticIssues } from './semantic-checks.ts';
 import { deepFreeze } from './freeze.ts';
+import { closestName } from '../util/did-you-mean.ts';
+import { isPlainObject, valueAt, withoutNulls } from '../util/plain-data.ts';
 
 /** Maps a field path to its position in the source; `key: true` asks for the key rather than the value. */
 export type Locator = (segments: readonly (string | number)[], options: { key: boolean }) => { line: number; column: number } | undefined;
@@ -49,65 +51,13 @@ function decodePointer(pointer: string): (string | number)[] {
     .map((part) => (/^(0|[1-9][0-9]*)$/.test(part) ? Number(part) : part));
 }
 
-function valueAt(root: unknown, segments: readonly (string | number)[]): unknown {
-  let node = root;
-  for (const segment of segments) {
-    if (node === null || typeof node !== 'object') return undefined;
-    node = (node as Record<string | number, unknown>)[segment];
-  }
-  return node;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/**
- * `key:` with nothing after it is YAML null. Treat it like an absent key
- * (as Go's YAML decoding into structs does), so commenting out every field
- * of a section leaves the section's defaults instead of a type error.
- */
-function withoutNulls(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutNulls);
-  if (!isPlainObject(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, child] of Object.entries(value)) if (child !== null) out[key] = withoutNulls(child);
-  return out;
-}
-
-function editDistance(a: string, b: string): number {
-  const previous = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = previous[0] ?? 0;
-    previous[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = previous[j] ?? 0;
-      previous[j] = Math.min(above + 1, (previous[j - 1] ?? 0) + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return previous[b.length] ?? 0;
-}
-
-/** The known field a typo most likely meant: `max_concurrent_reconciles`, `maxConcurentReconciles`. */
-function suggestField(unknown: string, known: readonly string[]): string | undefined {
-  const normalise = (s: string) => s.toLowerCase().replace(/[-_]/g, '');
-  let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
-    const distance = editDistance(normalise(unknown), normalise(name));
-    if (best === undefined || distance < best.distance) best = { name, distance };
-  }
-  if (best === undefined) return undefined;
-  return best.distance <= Math.max(2, Math.floor(best.name.length / 4)) ? best.name : undefined;
-}
-
 function unknownFieldIssue(parent: (string | number)[], key: string): LocatedIssue {
   const known = Object.keys(schemaAt(parent)?.properties ?? {});
   // A sibling first (a typo); otherwise a field of that name elsewhere (the right name in the wrong section).
-  let suggestion = suggestField(key, known);
+  let suggestion = closestName(key, known);
   if (suggestion === undefined) {
     const elsewhere = new Map(configLeafFields().map((field) => [field.path.split('.').at(-1) ?? field.path, field.path]));
-    const name = suggestField(key, [...elsewhere.keys()]);
+    const name = closestName(key, [...elsewhere.keys()]);
     suggestion = name === undefined ? undefined : elsewhere.get(name);
   }
   const field = formatPath([...parent, key]);
