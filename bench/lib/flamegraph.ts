@@ -122,7 +122,7 @@ const escapeXml = (s: string) => s.replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '
 
 /** A warm colour per frame name (stable across renders), greyish for V8's own pseudo-frames. */
 function colour(name: string): string {
-  if (name.startsWith('(')) return 'rgb(190,190,190)';
+  if (/^\([a-z ]+\)$/.test(name)) return 'rgb(190,190,190)';
   let h = 0;
   for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
   const node = name.includes('node_modules') ? 1 : name.includes('node:') ? 2 : 0;
