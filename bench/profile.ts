@@ -168,9 +168,16 @@ function clinicOutcome(tool: Tool, dir: string): Outcome {
   if (reports.length === 0) return { ok: false, files, error: `no .html report was written; last output:\n${launchLogTail(dir)}` };
   const problems = reports.flatMap((f) => {
     const problem = clinicReportProblem(readFileSync(f, 'utf8'), tool);
-    return problem ? [`${basename(f)}: ${problem}`] : [];
+    return problem ? [`${basename(f)}: ${problem}${rawDataNote(f.replace(/\.html$/, ''))}`] : [];
   });
   return problems.length > 0 ? { ok: false, files: reports, error: `empty report — ${problems.join('; ')}` } : { ok: true, files: reports };
+}
+
+/** What clinic collected before analysing (its data folder next to the page): shows whether the gap is in collection or analysis. */
+function rawDataNote(dataDir: string): string {
+  if (!existsSync(dataDir)) return '';
+  const sizes = listFiles(dataDir).map((f) => `${basename(f).replace(/^\d+\.clinic-[a-z]+-/, '')} ${(statSync(f).size / 1e6).toFixed(1)} MB`);
+  return sizes.length > 0 ? ` (raw data collected: ${sizes.join(', ')})` : ' (no raw data collected)';
 }
 
 async function main(): Promise<number> {

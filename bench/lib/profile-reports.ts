@@ -3,8 +3,10 @@
  * count an HTML page with nothing in it as a profile. clinic embeds its
  * analysis in the page as `<script type="application/json"
  * id="clinic-data">`; a run that recorded nothing still writes the page,
- * around an empty analysis (bubbleprof: `"data":[]`; doctor: no process
- * samples; flame: no stacks). A `.cpuprofile` without samples is empty too.
+ * around an empty analysis (bubbleprof: no node but the root — what it
+ * writes for our controller on Node 24, a page with one empty bubble, even
+ * with megabytes of raw data collected; doctor: no process samples; flame:
+ * no stacks). A `.cpuprofile` without samples is empty too.
  */
 import type { CpuProfile } from './flamegraph.ts';
 
@@ -24,7 +26,9 @@ export function clinicReportProblem(html: string, tool: string): string | undefi
   const warnings = Array.isArray(d?.warnings) && d.warnings.length > 0 ? ` (clinic's warnings: ${d.warnings.join('; ')})` : '';
   if (tool === 'bubbleprof') {
     if (!Array.isArray(d?.data)) return `no bubbleprof analysis in the report${warnings}`;
-    if (d.data.length === 0) return `bubbleprof recorded no asynchronous activity: its analysis is empty (0 nodes)${warnings}`;
+    const nodes = (d.data as Array<{ nodes?: Array<{ mark?: unknown[] }> }>).flatMap((cluster) => cluster.nodes ?? []);
+    const beyondRoot = nodes.filter((n) => !(Array.isArray(n.mark) && n.mark[0] === 'root')).length;
+    if (beyondRoot === 0) return `bubbleprof's analysis holds no asynchronous operation (${nodes.length === 0 ? 'no node at all' : 'only the root node'}): the page shows an empty graph${warnings}`;
     return undefined;
   }
   if (tool === 'doctor') {
