@@ -38,7 +38,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -114,7 +113,9 @@ func run(kubeconfig string, concurrency int, qps float64, burst int) error {
 	cfg.UserAgent = "bench-" + controllerName
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg)
-	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &countingTransport{next: rt, requests: m.requests} })
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return &countingTransport{next: rt, requests: m.requests}
+	})
 	client, err := dynamic.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -411,10 +412,10 @@ func (d *direct) pass(ctx context.Context) {
 		if exists {
 			continue
 		}
-		obj := &unstructured.Unstructured{Object: map[string]any{"metadata": map[string]any{"name": ns, "labels": toAny(DeploymentNamespaceLabels(c.GetNamespace(), c.GetName()))}}}
+		obj := namespaceObject(c.GetNamespace(), c.GetName())
 		wg.Go(func() {
 			d.write("namespace "+ns, func() error {
-				_, err := d.client.Resource(gvrNamespace).Create(ctx, obj, metav1.CreateOptions{})
+				_, err := d.client.Resource(gvrNamespace).Create(ctx, obj, metav1.CreateOptions{FieldManager: "bench-" + controllerName})
 				return err
 			}, 409)
 		})
@@ -428,11 +429,7 @@ func (d *direct) pass(ctx context.Context) {
 		if exists {
 			continue
 		}
-		obj := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": apiVersion, "kind": "Content",
-			"metadata": map[string]any{"name": name},
-			"spec":     map[string]any{"sha256": ContentDigest(b.resources), "resources": asJSON(b.resources)},
-		}}
+		obj := contentObject(b.resources)
 		wg.Go(func() {
 			d.write("content "+name, func() error {
 				_, err := d.client.Resource(gvrContent).Create(ctx, obj, metav1.CreateOptions{FieldManager: "bench-" + controllerName})
@@ -509,6 +506,23 @@ func (d *direct) reconcileBundle(ctx context.Context, b bundleView, clusters []*
 	d.patchStatus(ctx, "Bundle", gvrBundle, b.obj, status)
 }
 
+func namespaceObject(workspace, cluster string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1",
+		"kind":       "Namespace",
+		"metadata":   map[string]any{"name": DeploymentNamespace(workspace, cluster), "labels": toAny(DeploymentNamespaceLabels(workspace, cluster))},
+	}}
+}
+
+func contentObject(resources []Resource) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": apiVersion,
+		"kind":       "Content",
+		"metadata":   map[string]any{"name": ContentName(resources)},
+		"spec":       map[string]any{"sha256": ContentDigest(resources), "resources": asJSON(resources)},
+	}}
+}
+
 func bundleDeploymentObject(workspace, bundle, cluster, contentName string) *unstructured.Unstructured {
 	return &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": apiVersion,
@@ -529,5 +543,3 @@ func toAny(m map[string]string) map[string]any {
 	}
 	return out
 }
-
-var _ runtime.Object = (*unstructured.Unstructured)(nil)

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Expected values printed by the TypeScript (src/api/content-name.ts,
@@ -103,6 +106,30 @@ func TestRequestLabelsAsFlotillaCountsThem(t *testing.T) {
 		verb, resource := RequestLabels(c.method, c.path, c.watch, c.ct)
 		if verb != c.verb || resource != c.resource {
 			t.Errorf("%s %s: got %s %s, want %s %s", c.method, c.path, verb, resource, c.verb, c.resource)
+		}
+	}
+}
+
+// The request bodies: what the dynamic client encodes for each create, as
+// bench/baselines/world.ts builds them (the TypeScript client adds
+// apiVersion/kind to the Namespace; client-go needs them in the object).
+func TestObjectsEncodeAsTheTypeScriptBuildsThem(t *testing.T) {
+	r := []Resource{{Name: "cm.yaml", Content: "x"}}
+	cases := map[string]struct {
+		obj  *unstructured.Unstructured
+		want string
+	}{
+		"namespace":        {namespaceObject("bench-flip", "flip"), `{"apiVersion":"v1","kind":"Namespace","metadata":{"labels":{"app.kubernetes.io/managed-by":"flotilla","flotilla.dev/cluster-name":"flip","flotilla.dev/cluster-namespace":"bench-flip"},"name":"flotilla-bench-flip-flip-db1ca679"}}`},
+		"content":          {contentObject(r), `{"apiVersion":"flotilla.dev/v1alpha1","kind":"Content","metadata":{"name":"` + ContentName(r) + `"},"spec":{"resources":[{"content":"x","name":"cm.yaml"}],"sha256":"` + ContentDigest(r) + `"}}`},
+		"bundledeployment": {bundleDeploymentObject("bench-flip", "r0000-b0", "flip", "s-x"), `{"apiVersion":"flotilla.dev/v1alpha1","kind":"BundleDeployment","metadata":{"labels":{"flotilla.dev/bundle-name":"r0000-b0","flotilla.dev/bundle-namespace":"bench-flip","flotilla.dev/cluster-name":"flip","flotilla.dev/cluster-namespace":"bench-flip"},"name":"r0000-b0","namespace":"flotilla-bench-flip-flip-db1ca679"},"spec":{"contentName":"s-x","deploymentID":"` + DeploymentID("s-x") + `","paused":false}}`},
+	}
+	for name, c := range cases {
+		got, err := runtime.Encode(unstructured.UnstructuredJSONScheme, c.obj)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if strings.TrimSpace(string(got)) != c.want {
+			t.Errorf("%s\n got %s\nwant %s", name, got, c.want)
 		}
 	}
 }
