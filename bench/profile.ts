@@ -1,33 +1,41 @@
 /**
  * Profiles the controller while a benchmark scenario runs:
  *
- *   npm run profile -- <scenario> [scenario options] [--out DIR] [--tools cpu-prof,flame,doctor,bubbleprof]
+ *   npm run profile -- <scenario> [scenario options] [--out DIR] [--tools cpu-prof,doctor,bubbleprof,flame]
  *
  * Each tool is a separate run of the scenario with `--systems flotilla`
  * (baselines are not profiled), with the controller's command wrapped:
  *
  *  cpu-prof    node --cpu-prof --cpu-prof-dir DIR: one .cpuprofile per thread,
  *              main thread and every pool worker — the accurate profiles
- *              (open in Chrome DevTools → Performance, or speedscope);
- *  flame       clinic flame (0x): sees the main thread only, and here stalls
- *              analysing the per-isolate V8 logs the worker threads add;
- *              tried, and its failure reported with clinic's last output;
+ *              (open in Chrome DevTools → Performance, or speedscope); each
+ *              main-thread profile is also rendered as a self-contained
+ *              flame graph (`.flame.svg`, bench/lib/flamegraph.ts) with its
+ *              collapsed stacks (`.collapsed`);
  *  doctor      clinic doctor: known to crash on processes with worker
- *              threads (node-clinic-doctor#304); it worked in our runs
- *              (clinic 13, Node 24.21), and its outcome is reported either way;
- *  bubbleprof  clinic bubbleprof: async_hooks-based, tried and reported.
+ *              threads (node-clinic-doctor#304); its outcome is reported;
+ *  bubbleprof  clinic bubbleprof: async_hooks-based, tried and reported;
+ *  flame       clinic flame (0x), only when asked for: it sees the main
+ *              thread only and stalls ~140 s analysing the per-isolate V8
+ *              logs the worker threads add; cpu-prof's flame graph replaces it.
  *
- * clinic runs headless (NO_INSIGHT=1, --open=false) and is stopped with
- * SIGINT, which it relays to the controller before writing its report.
- * Figures measured under a profiler are not benchmark results: the table is
- * printed for orientation only. Exit code: 0 if the cpu-prof run produced
- * profiles, 1 otherwise, 2 on a usage error.
+ * A tool counts as ok only if its report holds data (bench/lib/profile-reports.ts):
+ * clinic writes its HTML page even around an empty analysis, and a
+ * `.cpuprofile` can have no samples. clinic runs headless (NO_INSIGHT=1,
+ * --open=false) and is stopped with SIGINT, which it relays to the
+ * controller before writing its report. The controller's CPU seconds are
+ * read from its own process (under clinic, clinic's child). Figures measured
+ * under a profiler are not benchmark results: the table is printed for
+ * orientation only. Exit code: 0 if the cpu-prof run produced profiles with
+ * samples, 1 otherwise, 2 on a usage error.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { collapseProfile, collapsedText, flameGraphSvg, isMainThreadProfile, type CpuProfile } from './lib/flamegraph.ts';
 import type { LaunchCommand, LaunchWrapper } from './lib/launch.ts';
+import { clinicReportProblem, cpuProfileProblem } from './lib/profile-reports.ts';
 import { progress } from './lib/report.ts';
 import { HELP as BENCH_HELP, parseBenchArgs, printReport, runScenario } from './run.ts';
 
@@ -56,19 +64,25 @@ function stopMarkedProcesses(): number {
   return stopped;
 }
 
-const TOOLS = ['cpu-prof', 'flame', 'doctor', 'bubbleprof'] as const;
+const TOOLS = ['cpu-prof', 'doctor', 'bubbleprof', 'flame'] as const;
 type Tool = (typeof TOOLS)[number];
+/** clinic flame stalls on the worker threads' logs: run only when asked for. */
+const DEFAULT_TOOLS: readonly Tool[] = ['cpu-prof', 'doctor', 'bubbleprof'];
 
 const HELP = `Usage: npm run profile -- <scenario> [scenario options] [--out DIR] [--tools LIST]
 
 Runs <scenario> with --systems flotilla once per tool, the controller wrapped by:
-  cpu-prof    node --cpu-prof (one .cpuprofile per thread: main + workers; accurate)
-  flame       clinic flame (main thread only)
+  cpu-prof    node --cpu-prof (one .cpuprofile per thread: main + workers; accurate),
+              plus a flame graph of each main thread (.flame.svg, self-contained) and
+              its collapsed stacks (.collapsed)
   doctor      clinic doctor (known to crash with worker threads: node-clinic-doctor#304)
   bubbleprof  clinic bubbleprof
+  flame       clinic flame (main thread only; stalls ~140 s on the worker threads' logs;
+              not run unless listed)
+A tool is ok only when its report holds data (an empty clinic page is FAILED, with why).
 Reports go to --out (default bench/profiles/<scenario>-<timestamp>), printed at the end.
 
-  --tools LIST   comma-separated subset of ${TOOLS.join(',')} (default all)
+  --tools LIST   comma-separated subset of ${TOOLS.join(',')} (default ${DEFAULT_TOOLS.join(',')})
   --out DIR      output folder
 
 Scenario options are those of npm run bench:
@@ -114,6 +128,58 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
+interface Outcome {
+  ok: boolean;
+  files: string[];
+  error?: string;
+  /** The controller's own CPU seconds in the measured window (its process, not the wrapper's). */
+  controllerCpuSeconds?: number;
+}
+
+/** cpu-prof: ok when a main-thread profile has samples; each one gets a flame graph and its collapsed stacks. */
+function cpuProfOutcome(dir: string): Outcome {
+  const profiles = listFiles(dir).filter((f) => f.endsWith('.cpuprofile'));
+  if (profiles.length === 0) return { ok: false, files: listFiles(dir), error: `no .cpuprofile was written; last output:\n${launchLogTail(dir)}` };
+  const problems: string[] = [];
+  const files = [...profiles];
+  let usable = 0;
+  for (const file of profiles.filter((f) => isMainThreadProfile(basename(f)))) {
+    const text = readFileSync(file, 'utf8');
+    const problem = cpuProfileProblem(text);
+    if (problem) {
+      problems.push(`${basename(file)}: ${problem}`);
+      continue;
+    }
+    const stacks = collapseProfile(JSON.parse(text) as CpuProfile);
+    const base = file.replace(/\.cpuprofile$/, '');
+    writeFileSync(`${base}.collapsed`, collapsedText(stacks));
+    writeFileSync(`${base}.flame.svg`, flameGraphSvg(stacks, { title: `Flotilla main thread — ${basename(file)}` }));
+    files.push(`${base}.flame.svg`, `${base}.collapsed`);
+    usable++;
+  }
+  if (usable === 0) return { ok: false, files, error: problems.length > 0 ? `no main-thread profile with samples: ${problems.join('; ')}` : 'no main-thread profile (thread 0) among the .cpuprofile files' };
+  return { ok: true, files, ...(problems.length > 0 ? { error: `some profiles unusable: ${problems.join('; ')}` } : {}) };
+}
+
+/** clinic: ok only when every HTML report it wrote holds data. */
+function clinicOutcome(tool: Tool, dir: string): Outcome {
+  const files = listFiles(dir).filter((f) => !f.endsWith('bench.json'));
+  const reports = files.filter((f) => f.endsWith('.html'));
+  if (reports.length === 0) return { ok: false, files, error: `no .html report was written; last output:\n${launchLogTail(dir)}` };
+  const problems = reports.flatMap((f) => {
+    const problem = clinicReportProblem(readFileSync(f, 'utf8'), tool);
+    return problem ? [`${basename(f)}: ${problem}${rawDataNote(f.replace(/\.html$/, ''))}`] : [];
+  });
+  return problems.length > 0 ? { ok: false, files: reports, error: `empty report — ${problems.join('; ')}` } : { ok: true, files: reports };
+}
+
+/** What clinic collected before analysing (its data folder next to the page): shows whether the gap is in collection or analysis. */
+function rawDataNote(dataDir: string): string {
+  if (!existsSync(dataDir)) return '';
+  const sizes = listFiles(dataDir).map((f) => `${basename(f).replace(/^\d+\.clinic-[a-z]+-/, '')} ${(statSync(f).size / 1e6).toFixed(1)} MB`);
+  return sizes.length > 0 ? ` (raw data collected: ${sizes.join(', ')})` : ' (no raw data collected)';
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -129,7 +195,7 @@ async function main(): Promise<number> {
   };
   const toolsArg = take('--tools');
   const outArg = take('--out');
-  const tools = (toolsArg ?? TOOLS.join(',')).split(',').map((t) => t.trim()) as Tool[];
+  const tools = (toolsArg ?? DEFAULT_TOOLS.join(',')).split(',').map((t) => t.trim()) as Tool[];
   for (const t of tools) {
     if (!TOOLS.includes(t)) {
       process.stderr.write(`profile: unknown tool ${JSON.stringify(t)}; one of ${TOOLS.join(', ')}\n`);
@@ -149,7 +215,7 @@ async function main(): Promise<number> {
   }
   const out = resolve(outArg ?? join(ROOT, 'bench/profiles', `${args.scenario}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   mkdirSync(out, { recursive: true });
-  const outcomes: Record<string, { ok: boolean; files: string[]; error?: string }> = {};
+  const outcomes: Record<string, Outcome> = {};
   for (const tool of tools) {
     const dir = join(out, tool);
     mkdirSync(dir, { recursive: true });
@@ -158,12 +224,8 @@ async function main(): Promise<number> {
       const { json, result } = await runScenario({ ...args, json: join(dir, 'bench.json') }, wrapperFor(tool, dir));
       writeFileSync(join(dir, 'bench.json'), `${JSON.stringify(json, null, 2)}\n`);
       printReport(json, result);
-      const files = listFiles(dir).filter((f) => !f.endsWith('bench.json'));
-      const produced = tool === 'cpu-prof' ? files.filter((f) => f.endsWith('.cpuprofile')) : files.filter((f) => f.endsWith('.html'));
-      outcomes[tool] =
-        produced.length > 0
-          ? { ok: true, files: produced }
-          : { ok: false, files, error: `no ${tool === 'cpu-prof' ? '.cpuprofile' : '.html'} report was written; last output:\n${launchLogTail(dir)}` };
+      const cpu = (result.results.flotilla as { cpuSeconds?: number } | undefined)?.cpuSeconds;
+      outcomes[tool] = { ...(tool === 'cpu-prof' ? cpuProfOutcome(dir) : clinicOutcome(tool, dir)), ...(cpu === undefined ? {} : { controllerCpuSeconds: cpu }) };
     } catch (err) {
       outcomes[tool] = { ok: false, files: listFiles(dir), error: err instanceof Error ? err.message.split('\n').slice(0, 6).join('\n') : String(err) };
     }
@@ -172,7 +234,8 @@ async function main(): Promise<number> {
   }
   console.log(`\nProfiles in ${out}`);
   for (const [tool, o] of Object.entries(outcomes)) {
-    console.log(`\n${tool}: ${o.ok ? 'ok' : 'FAILED'}${o.error ? ` — ${o.error}` : ''}`);
+    const cpu = o.controllerCpuSeconds === undefined ? '' : ` (controller CPU ${o.controllerCpuSeconds} s in the window)`;
+    console.log(`\n${tool}: ${o.ok ? 'ok' : 'FAILED'}${cpu}${o.error ? ` — ${o.error}` : ''}`);
     if (tool === 'doctor' && !o.ok) console.log('  (clinic doctor is known to crash on processes with worker threads: node-clinic-doctor#304)');
     if (tool === 'flame' && !o.ok) console.log('  (clinic flame writes one V8 log per isolate — main thread and pool workers — and stalls analysing them; use the cpu-prof profiles)');
     for (const f of o.files) console.log(`  ${relative(out, f)}`);

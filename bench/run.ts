@@ -14,6 +14,7 @@ import { Observer } from './lib/observer.ts';
 import { MiB, progress, round, table, type Cell } from './lib/report.ts';
 import type { SystemFigures } from './lib/measure.ts';
 import { SYSTEM_NAMES, type SystemName } from './systems/index.ts';
+import { ensureDirectGoBinary } from './lib/go-baseline.ts';
 import type { ScenarioContext, ScenarioResult } from './scenarios/common.ts';
 import { labelFlip } from './scenarios/label-flip.ts';
 import { coldStart } from './scenarios/cold-start.ts';
@@ -53,9 +54,9 @@ Options:
   --selectivity F      cold-start/churn: share of clusters each bundle targets (default 0.2)
   --rate F             churn: share of clusters relabelled per second (default 0.01)
   --duration S         churn: seconds of churn (default 60)
-  --systems LIST       comma-separated, in run order: flotilla,direct,naive (default all three)
-  --concurrency N      flotilla maxConcurrentReconciles and direct's writes in flight (default 64)
-  --qps N              client-side QPS for flotilla and direct; 0 = unlimited (default 0)
+  --systems LIST       comma-separated, in run order: flotilla,direct,direct-go,naive (default all four)
+  --concurrency N      flotilla maxConcurrentReconciles and direct's/direct-go's writes in flight (default 64)
+  --qps N              client-side QPS for flotilla, direct and direct-go; 0 = unlimited (default 0)
   --burst N            burst when --qps > 0 (default 200)
   --timeout S          per-system convergence deadline, flotilla and direct (default 600)
   --naive-timeout S    the naive baseline's deadline, after which it is reported as
@@ -138,7 +139,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
   if (rate > 1) throw new UsageError('--rate must be in (0, 1]');
   const agents = v.agents === true;
   if (agents && scenario !== 'label-flip') throw new UsageError('--agents is a label-flip option');
-  if (agents && systems.includes('naive')) throw new UsageError('--agents runs flotilla and direct only (--systems flotilla,direct)');
+  if (agents && systems.some((s) => s !== 'flotilla' && s !== 'direct')) throw new UsageError('--agents runs flotilla and direct only (--systems flotilla,direct)');
   if (agents && v.kubeconfig) throw new UsageError('--agents needs the local control plane (its token controller), not --kubeconfig');
   if (!agents && (v['agent-downstream-qps'] !== undefined || v['agent-downstream-burst'] !== undefined)) throw new UsageError('--agent-downstream-qps/--agent-downstream-burst need --agents');
   return {
@@ -167,14 +168,36 @@ export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
 
 const fmtBytes = (b: unknown) => (typeof b === 'number' && Number.isFinite(b) ? round(b / MiB, 1) : undefined);
 
+/** `a / b` as "1.23×"; undefined when either is missing or b is 0. */
+export function ratioCell(a: number | null | undefined, b: number | null | undefined): string | undefined {
+  return typeof a === 'number' && typeof b === 'number' && b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : undefined;
+}
+
+/** Each system's `seconds` (and, where measured, `bundleDeploymentsSeconds`) over direct's and direct-go's: the JSON's `ratios`. */
+export function ratios(results: ScenarioResult['results']): Record<string, Record<string, Record<string, number | null>>> {
+  const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? round(a / b, 3) : null);
+  const out: Record<string, Record<string, Record<string, number | null>>> = {};
+  for (const f of Object.values(results) as SystemFigures[]) {
+    const figures: Record<string, Record<string, number | null>> = {};
+    for (const figure of ['seconds', 'bundleDeploymentsSeconds']) {
+      if (!(figure in f)) continue;
+      figures[figure] = { vsDirect: ratio(f[figure], results.direct?.[figure]), vsDirectGo: ratio(f[figure], results['direct-go']?.[figure]) };
+    }
+    out[f.system] = figures;
+  }
+  return out;
+}
+
 export function summaryRows(result: ScenarioResult): Array<Record<string, Cell>> {
   const direct = result.results.direct;
+  const directGo = result.results['direct-go'];
   return (Object.values(result.results) as SystemFigures[]).map((f) => ({
     system: f.system,
     settings: Object.entries(f.settings).map(([k, val]) => `${k}=${val}`).join(' '),
     converged: f.converged ? 'yes' : 'NO',
     seconds: f.seconds ?? undefined,
-    'vs direct': f.seconds !== null && direct?.seconds ? `${(f.seconds / direct.seconds).toFixed(2)}×` : undefined,
+    'vs direct': ratioCell(f.seconds, direct?.seconds),
+    'vs direct-go': ratioCell(f.seconds, directGo?.seconds),
     writes: f.writesTotal,
     'no-op': f.noopWrites,
     failed: f.failedWrites,
@@ -183,6 +206,10 @@ export function summaryRows(result: ScenarioResult): Array<Record<string, Cell>>
     'API reqs': f.apiRequests,
     'CPU s': f.cpuSeconds,
     'max RSS MiB': fmtBytes(f.maxRssBytes),
+    // The shared control plane's cost during this system's window (older results lack it).
+    'apiserver CPU s': f.controlPlane?.apiServerCpuSeconds ?? undefined,
+    'etcd CPU s': f.controlPlane?.etcdCpuSeconds ?? undefined,
+    'apiserver reqs': f.controlPlane?.apiServerRequests ?? undefined,
   }));
 }
 
@@ -191,6 +218,8 @@ export async function runScenario(args: ParsedArgs, wrap?: LaunchWrapper): Promi
   let env: BenchEnv | undefined;
   let observer: Observer | undefined;
   try {
+    // Built (or found in the cache) before anything is timed.
+    if (args.ctxOptions.systems.includes('direct-go')) await ensureDirectGoBinary(progress);
     env = await startBenchEnv({ kubeconfig: args.kubeconfig, log: progress, tokenController: args.ctxOptions.agents !== undefined });
     observer = new Observer(env.admin);
     await observer.start();
@@ -205,6 +234,7 @@ export async function runScenario(args: ParsedArgs, wrap?: LaunchWrapper): Promi
       date: new Date().toISOString(),
       totalSeconds: round((Date.now() - started) / 1000, 1),
       results: result.results,
+      ratios: ratios(result.results),
       ...result.extra,
     };
     return { json, result };

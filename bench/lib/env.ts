@@ -11,6 +11,34 @@ import { KubeClient } from '../../src/runtime/kube/client.ts';
 import { applyManifests, loadKubeConfig } from '../../src/controlplane/manifests.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { REPO_ROOT, startPlacementEnv } from '../../test/support/flotilla.ts';
+import type { ControlPlane } from '../../src/controlplane/harness.ts';
+import { scrapeApiServerRequests, type RequestCounts } from './agents.ts';
+import { cpuSnapshot, type CpuSnapshot } from './proc-stats.ts';
+
+/**
+ * What a system costs the shared control plane: the kube-apiserver's and
+ * etcd's CPU (their /proc, when the benchmark started them) and the
+ * requests the API server counted (its own `apiserver_request_total`, read
+ * with the admin credentials).
+ */
+export interface ControlPlaneProbe {
+  /** CPU of `kube-apiserver` and `etcd` now; empty with --kubeconfig (not our processes). */
+  cpu(): CpuSnapshot;
+  /** apiserver_request_total by "VERB resource[/subresource]"; undefined when /metrics cannot be read. */
+  requests(): Promise<RequestCounts | undefined>;
+}
+
+function controlPlaneProbe(kc: KubeConfig, cp: ControlPlane | undefined): ControlPlaneProbe {
+  return {
+    cpu() {
+      if (!cp) return {};
+      // Read the pids each time: the harness can restart the API server.
+      const pids = Object.fromEntries(cp.state().processes.filter((p) => p.name === 'kube-apiserver' || p.name === 'etcd').map((p) => [p.name, p.pid]));
+      return cpuSnapshot({ 'kube-apiserver': pids['kube-apiserver'], etcd: pids.etcd });
+    },
+    requests: () => scrapeApiServerRequests(kc).catch(() => undefined),
+  };
+}
 
 export interface BenchEnv {
   /** Admin client for seeding, resetting and observing. */
@@ -22,6 +50,7 @@ export interface BenchEnv {
   systemUser: string;
   kubernetesVersion: string;
   etcdVersion: string;
+  controlPlane: ControlPlaneProbe;
   stop(): Promise<void>;
 }
 
@@ -46,6 +75,7 @@ export async function startBenchEnv(options: { kubeconfig?: string | undefined; 
       systemUser: `${kc.getCurrentUser()?.name ?? '?'} (from --kubeconfig)`,
       kubernetesVersion: version.gitVersion ?? 'unknown',
       etcdVersion: 'unknown',
+      controlPlane: controlPlaneProbe(kc, undefined),
       stop: () => admin.close(),
     };
   }
@@ -58,6 +88,7 @@ export async function startBenchEnv(options: { kubeconfig?: string | undefined; 
     systemUser: 'flotilla-controller (config/rbac)',
     kubernetesVersion: env.cp.kubernetesVersion,
     etcdVersion: env.cp.etcdVersion,
+    controlPlane: controlPlaneProbe(env.adminKubeConfig, env.cp),
     stop: () => env.stop(),
   };
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { registerScratchDir, startProcess, type ExitStatus, type ManagedProcess } from '../../src/controlplane/processes.ts';
 import { waitFor } from '../../src/util/wait.ts';
 import { scrapeMetrics, type Metrics } from '../../test/support/metrics.ts';
-import { sampleProcess, type ProcSample } from './proc-stats.ts';
+import { sampleProcess, workerPid, type ProcSample } from './proc-stats.ts';
 
 export interface LaunchCommand {
   binary: string;
@@ -31,7 +31,10 @@ export type LaunchWrapper = (command: LaunchCommand, name: string) => LaunchComm
 
 export interface SystemProcess {
   readonly name: string;
+  /** The process started (a wrapper's, when wrapped). */
   readonly pid: number;
+  /** The process measured: the system itself, also under a wrapper (clinic runs it as a child). */
+  measuredPid(): number;
   readonly dir: string;
   readonly logFile: string;
   readonly metricsUrl: string;
@@ -98,9 +101,26 @@ export async function launchSystem(options: { name: string; command: LaunchComma
     throw new Error(`${(error as Error).message}\n--- ${options.name} output ---\n${logTail(40)}`, { cause: error });
   }
 
+  // Under a wrapper (clinic) the system is a descendant of the process started:
+  // CPU and memory are read from it, found by its script on the command line,
+  // and from then on kept (the window's two samples must be of one process).
+  const script = options.command.args.find((a) => !a.startsWith('-')) ?? options.command.binary;
+  let measured: number | undefined = options.wrap ? undefined : child.pid;
+  const measuredPid = (): number => {
+    if (measured !== undefined) return measured;
+    const pid = workerPid(child.pid, script);
+    if (pid !== child.pid) measured = pid;
+    return pid;
+  };
+  if (options.wrap) {
+    // The wrapped system has started serving: its process exists now.
+    measuredPid();
+  }
+
   const handle: SystemProcess = {
     name: options.name,
     pid: child.pid,
+    measuredPid,
     dir,
     logFile,
     metricsUrl: urls.metrics,
@@ -140,9 +160,9 @@ export async function launchSystem(options: { name: string; command: LaunchComma
       );
       return metrics as Metrics;
     },
-    sample: () => sampleProcess(child.pid),
+    sample: () => sampleProcess(measuredPid()),
     async stop(graceMs = command.stopGraceMs ?? 30_000) {
-      const last = sampleProcess(child.pid);
+      const last = sampleProcess(measuredPid());
       const status = await child.stop({ signal: command.stopSignal ?? 'SIGTERM', graceMs });
       return { status, last };
     },

@@ -75,7 +75,7 @@ export async function churn(ctx: ScenarioContext): Promise<ScenarioResult> {
         }
       };
       const clusterOfNs = new Map(w.clusters.map((c) => [deploymentNamespaceFor(w.ws, c), c]));
-      const window = await Window.open(spec, proc, observer);
+      const window = await Window.open(spec, proc, observer, { controlPlane: ctx.env.controlPlane });
       const unsubscribe = observer.on((e) => {
         if (e.kind !== 'BundleDeployment') return;
         const cluster = clusterOfNs.get(e.obj.metadata.namespace ?? '');

@@ -10,7 +10,7 @@
  * Between systems the world is reset to nothing deployed (bucket.ts).
  */
 import { performance } from 'node:perf_hooks';
-import { memoryFigures, Window, type SystemFigures } from '../lib/measure.ts';
+import { memoryFigures, readControlPlane, Window, type SystemFigures } from '../lib/measure.ts';
 import { progress, round } from '../lib/report.ts';
 import { systemSpec } from '../systems/index.ts';
 import { bucketWorld, convergence, resetToEmpty, seedBucketWorld } from './buckets.ts';
@@ -37,11 +37,12 @@ export async function coldStart(ctx: ScenarioContext): Promise<ScenarioResult> {
     const spec = systemSpec(name, ctx.run);
     progress(`${name}: cold start (${JSON.stringify(spec.settings)})`);
     observer.resetCounts();
+    const cpBefore = await readControlPlane(ctx.env.controlPlane);
     const t0 = performance.now();
     const proc = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, ...(name === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
     let ok = false;
     try {
-      const window = await Window.open(spec, proc, observer, { fromProcessStart: true });
+      const window = await Window.open(spec, proc, observer, { fromProcessStart: true, controlPlane: ctx.env.controlPlane, controlPlaneBefore: cpBefore });
       await proc.waitForReady();
       const readySeconds = (performance.now() - t0) / 1000;
       const r = await until(`${name} converging`, converged, { since: t0, timeoutMs: deadlineFor(ctx, name), intervalMs: 200, system: proc });
@@ -61,10 +62,11 @@ export async function coldStart(ctx: ScenarioContext): Promise<ScenarioResult> {
 
     progress(`${name}: restart over the converged world`);
     observer.resetCounts();
+    const cpBeforeRestart = await readControlPlane(ctx.env.controlPlane);
     const t1 = performance.now();
     const again = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, label: `${name}-restart`, ...(name === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
     try {
-      const window = await Window.open(spec, again, observer, { fromProcessStart: true });
+      const window = await Window.open(spec, again, observer, { fromProcessStart: true, controlPlane: ctx.env.controlPlane, controlPlaneBefore: cpBeforeRestart });
       await again.waitForReady();
       const readySeconds = (performance.now() - t1) / 1000;
       await again.waitForIdle({ stableMs: 3000, timeoutMs: deadlineFor(ctx, name) });

@@ -163,7 +163,7 @@ export async function labelFlip(ctx: ScenarioContext): Promise<ScenarioResult> {
         const apiBefore = downstream ? await Promise.all([scrapeApiServerRequests(ctx.env.adminKubeConfig), scrapeApiServerRequests(downstream.adminKubeConfig)]) : undefined;
         const agentBefore = agent?.sample();
         view?.resetTimes();
-        const window = await Window.open(spec, proc, observer);
+        const window = await Window.open(spec, proc, observer, { controlPlane: ctx.env.controlPlane });
         const flipAt = performance.now();
         const unsubscribe = observer.on((e) => {
           if (e.kind === 'BundleDeployment' && e.type === 'ADDED' && e.obj.metadata.namespace === flipNs) bdSeen.push(e.at - flipAt);

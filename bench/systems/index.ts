@@ -7,6 +7,9 @@
  *            concurrency and QPS;
  *  direct    bench/baselines/direct.ts: the minimal writes at the same
  *            concurrency and QPS (the physical limit);
+ *  direct-go bench/baselines/direct-go: the same minimal writes from a Go
+ *            program on client-go (HTTP/2, no client-side rate limit), the
+ *            limit of the API server without Node's HTTP client in the way;
  *  naive     bench/baselines/naive.ts: Fleet's pre-#3245 behaviour, 50 workers
  *            and 20 req/s (burst 30) by definition.
  */
@@ -17,9 +20,11 @@ import { fileURLToPath } from 'node:url';
 import { stringify as stringifyYaml } from 'yaml';
 import { testConfig } from '../../test/support/flotilla.ts';
 import type { Metrics } from '../../test/support/metrics.ts';
+import { ensureDirectGoBinary } from '../lib/go-baseline.ts';
 import { launchSystem, type LaunchWrapper, type SystemProcess } from '../lib/launch.ts';
+import { progress } from '../lib/report.ts';
 
-export const SYSTEM_NAMES = ['flotilla', 'direct', 'naive'] as const;
+export const SYSTEM_NAMES = ['flotilla', 'direct', 'direct-go', 'naive'] as const;
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -72,6 +77,23 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
           inlineMatches: d(b, a, 'flotilla_pool_tasks_total', { path: 'inline' }),
           coalescedEvents: d(b, a, 'flotilla_workqueue_coalesced_total'),
         }),
+      };
+    }
+    case 'direct-go': {
+      // client-go: --qps 0 becomes QPS -1 (no rate limiter), as unlimited as direct's 0.
+      const settings = { concurrency: run.concurrency, qps: run.qps, burst: run.burst };
+      return {
+        name,
+        settings,
+        async start({ kubeconfig, label, wrap }) {
+          const binary = await ensureDirectGoBinary(progress);
+          return launchSystem({
+            name: label ?? name,
+            wrap,
+            command: { binary, args: ['--kubeconfig', kubeconfig, ...Object.entries(settings).flatMap(([k, v]) => [`--${k}`, String(v)])] },
+          });
+        },
+        extra: (b, a) => ({ reconciles: d(b, a, 'controller_runtime_reconcile_total') }),
       };
     }
     case 'direct':

@@ -62,7 +62,17 @@ function checkCommon(json: Record<string, unknown>, scenario: string, systems: s
     assert.ok(Number.isFinite(f.cpuSeconds) && f.cpuSeconds >= 0, `${f.system} cpuSeconds ${f.cpuSeconds}`);
     assert.ok(f.maxRssBytes > 10 * 1024 * 1024, `${f.system} maxRssBytes ${f.maxRssBytes}`);
     assert.equal(typeof f.settings, 'object');
+    // What the window cost the shared control plane, read from the harness's processes and the API server's own metrics.
+    const cp = f.controlPlane as { apiServerCpuSeconds: number; etcdCpuSeconds: number; apiServerRequests: number; apiServerRequestsByVerb: Record<string, number> };
+    assert.ok(cp.apiServerCpuSeconds > 0 && cp.etcdCpuSeconds >= 0, `${f.system} control plane CPU ${JSON.stringify(cp)}`);
+    assert.ok(cp.apiServerRequests >= f.writesTotal, `${f.system}: the API server counted at least the system's writes (${cp.apiServerRequests} < ${f.writesTotal})`);
+    assert.equal(cp.apiServerRequests, Object.values(cp.apiServerRequestsByVerb).reduce((a, b) => a + b, 0), `${f.system} API server requests by verb add up`);
   }
+  const ratios = json.ratios as Record<string, { seconds: { vsDirect: number | null; vsDirectGo: number | null } }>;
+  assert.deepEqual(Object.keys(ratios).sort(), [...systems].sort(), 'a ratio entry per system');
+  if (results.direct) assert.equal(ratios.direct?.seconds.vsDirect, 1);
+  if (results['direct-go']) assert.equal(ratios['direct-go']?.seconds.vsDirectGo, 1);
+  if (results['direct-go']) assert.equal(results['direct-go'].noopWrites, 0, 'direct-go makes no no-op writes');
   if (results.flotilla) {
     assert.equal(results.flotilla.noopWrites, 0, 'Flotilla makes no no-op writes');
     for (const k of ['reconciles', 'poolTasks', 'inlineMatches', 'coalescedEvents']) assert.equal(typeof results.flotilla[k], 'number', `flotilla.${k}`);
@@ -88,12 +98,14 @@ test('usage: --help exits 0, a bad scenario or option exits 2', async () => {
   assert.equal((await bench(['no-such-scenario'])).code, 2);
   assert.equal((await bench(['label-flip', '--bundles', 'many'])).code, 2);
   assert.equal((await bench(['label-flip', '--systems', 'flotilla,argo'])).code, 2);
+  assert.equal((await bench(['label-flip', '--agents', '--systems', 'flotilla,direct-go'])).code, 2, 'direct-go has no agent mode');
 });
 
-test('label-flip with flotilla, direct and naive', async () => {
-  const json = await runJson(['label-flip', '--bundles', '20', '--clusters', '2', '--systems', 'flotilla,direct,naive', '--naive-timeout', '120']);
-  const results = checkCommon(json, 'label-flip', ['flotilla', 'direct', 'naive']);
+test('label-flip with flotilla, direct, direct-go and naive', async () => {
+  const json = await runJson(['label-flip', '--bundles', '20', '--clusters', '2', '--systems', 'flotilla,direct,direct-go,naive', '--naive-timeout', '120']);
+  const results = checkCommon(json, 'label-flip', ['flotilla', 'direct', 'direct-go', 'naive']);
   assert.equal(results.direct?.writes.create, 20, 'direct creates exactly one BundleDeployment per Bundle');
+  assert.deepEqual(results['direct-go']?.writes, results.direct?.writes, 'direct-go writes exactly what direct writes (the same minimal writes, from client-go)');
   for (const f of Object.values(results)) {
     const latency = f.bundleDeploymentLatencyMs as { count: number; p50: number; p99: number };
     assert.equal(latency.count, 20, `${f.system}: every new BundleDeployment was seen`);
@@ -131,18 +143,20 @@ test('label-flip --agents: a real agent and the direct applier deploy to a downs
   assert.equal((results.direct?.agents as { needlessWrites: { downstream: number } }).needlessWrites.downstream, 0, 'the direct applier writes the minimum downstream');
 });
 
-test('cold-start with flotilla and direct, and the restart writes nothing', async () => {
-  const json = await runJson(['cold-start', '--bundles', '10', '--clusters', '5', '--selectivity', '0.2', '--systems', 'flotilla,direct']);
-  const results = checkCommon(json, 'cold-start', ['flotilla', 'direct']);
+test('cold-start with flotilla, direct and direct-go, and the restart writes nothing', async () => {
+  const json = await runJson(['cold-start', '--bundles', '10', '--clusters', '5', '--selectivity', '0.2', '--systems', 'flotilla,direct,direct-go']);
+  const results = checkCommon(json, 'cold-start', ['flotilla', 'direct', 'direct-go']);
   assert.equal(results.direct?.writes.create !== undefined, true);
+  assert.deepEqual(results['direct-go']?.writes, results.direct?.writes, 'direct-go writes exactly what direct writes');
   const restart = json.restart as Record<string, Figures>;
   assert.equal(restart.flotilla?.writesTotal, 0, `a restarted Flotilla writes nothing: ${JSON.stringify(restart.flotilla?.writes)}`);
   assert.equal(restart.flotilla?.converged, true);
+  assert.equal(restart['direct-go']?.writesTotal, 0, `a restarted direct-go writes nothing: ${JSON.stringify(restart['direct-go']?.writes)}`);
 });
 
-test('churn with flotilla and direct', async () => {
-  const json = await runJson(['churn', '--bundles', '10', '--clusters', '5', '--duration', '4', '--rate', '0.2', '--systems', 'flotilla,direct']);
-  const results = checkCommon(json, 'churn', ['flotilla', 'direct']);
+test('churn with flotilla, direct and direct-go', async () => {
+  const json = await runJson(['churn', '--bundles', '10', '--clusters', '5', '--duration', '4', '--rate', '0.2', '--systems', 'flotilla,direct,direct-go']);
+  const results = checkCommon(json, 'churn', ['flotilla', 'direct', 'direct-go']);
   for (const f of Object.values(results)) {
     assert.ok((f.moves as number) > 0 && f.movesConverged === f.moves, `${f.system}: every move converged`);
   }
