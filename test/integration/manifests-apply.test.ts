@@ -31,7 +31,7 @@ const README_COMMANDS = [
 ];
 const STEP_BY_STEP = README_COMMANDS.slice(2);
 
-/** Lines starting with `kubectl apply` in the shell blocks of the README's deployment section, comments stripped. */
+/** Lines starting with `kubectl apply` in the shell blocks of the README's deployment section, comments stripped, each once (in order of first appearance). */
 function readmeApplyCommands(): string[] {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const start = readme.indexOf('\n## Deploying to a real cluster');
@@ -42,7 +42,7 @@ function readmeApplyCommands(): string[] {
   for (const [, block] of section.matchAll(/```sh\n([\s\S]*?)```/g)) {
     for (const line of (block ?? '').split('\n')) {
       const command = line.replace(/#.*$/, '').trim().replace(/\s+/g, ' ');
-      if (command.startsWith('kubectl apply')) commands.push(command);
+      if (command.startsWith('kubectl apply') && !commands.includes(command)) commands.push(command);
     }
   }
   return commands;
