@@ -174,16 +174,18 @@ test('kubectl apply -k config/default runs both replicas Ready under the shipped
   assert.doesNotMatch(logs, /forbidden/i, 'no RBAC denial in the leader\'s log');
 });
 
-test('metrics behind the Service: the API server\'s service proxy reaches the pods but drops the token; scraped on the pod IP with it', async () => {
+test('metrics through the Service: its endpoints scraped with a metrics-reader token, as a ServiceMonitor does; the API server\'s service proxy drops the token', async () => {
   await kubectlOk(mgmt!.adminKubeconfig, ['-n', NS, 'create', 'serviceaccount', SCRAPER]);
   await kubectlOk(mgmt!.adminKubeconfig, ['create', 'clusterrolebinding', SCRAPER, '--clusterrole=flotilla-metrics-reader', `--serviceaccount=${NS}:${SCRAPER}`]);
   const token = await scraperToken();
   const adminTls = { ca: readFileSync(mgmt!.caFile, 'utf8'), cert: readFileSync(join(mgmt!.dir, 'pki', 'admin.crt'), 'utf8'), key: readFileSync(join(mgmt!.dir, 'pki', 'admin.key'), 'utf8') };
   const proxyPath = `/api/v1/namespaces/${NS}/services/https:flotilla-controller-metrics:8443/proxy/metrics`;
   // The Service's EndpointSlice lists both pods once they are Ready.
+  let endpoints: string[] = [];
   await waitFor(async () => {
     const slices = await kubectlOk(mgmt!.adminKubeconfig, ['-n', NS, 'get', 'endpointslices', '-l', 'kubernetes.io/service-name=flotilla-controller-metrics', '-o', 'jsonpath={.items[*].endpoints[*].addresses[*]}']);
-    return slices.trim().split(/\s+/).filter(Boolean).length === 2;
+    endpoints = slices.trim().split(/\s+/).filter(Boolean);
+    return endpoints.length === 2;
   }, { timeoutMs: 30_000, description: 'the metrics Service to have both pods as endpoints' });
   // The proxy routes to a pod (its answer is the pod's own 401), but the API
   // server's authentication filter deletes the Authorization header after
@@ -191,11 +193,13 @@ test('metrics behind the Service: the API server\'s service proxy reaches the po
   const proxied = await httpGet(`${mgmt!.apiServerUrl}${proxyPath}`, { tls: adminTls, headers: { authorization: `Bearer ${token}` } });
   assert.equal(proxied.status, 401, `through the service proxy: ${proxied.status} ${proxied.body.slice(0, 200)}`);
 
-  // Hence a scraper (Prometheus' pod role does this) scrapes each endpoint directly.
+  // Hence a scraper scrapes the Service's endpoints directly, as Prometheus
+  // does for a ServiceMonitor (it discovers the EndpointSlices, then dials each address).
   const podIps = (await controllerPods()).map((p) => p.status?.podIP ?? '');
-  const unauthenticated = await httpGet(`https://${podIps[0]}:8443/metrics`, { tls: { insecure: true } });
+  assert.deepEqual([...endpoints].sort(), [...podIps].sort(), 'the Service selects exactly the controller pods');
+  const unauthenticated = await httpGet(`https://${endpoints[0]}:8443/metrics`, { tls: { insecure: true } });
   assert.equal(unauthenticated.status, 401, 'no token: 401');
-  const masters = await Promise.all(podIps.map(async (ip) => (await metricsOf(ip, token)).sum('leader_election_master_status', { name: LEASE })));
+  const masters = await Promise.all(endpoints.map(async (ip) => (await metricsOf(ip, token)).sum('leader_election_master_status', { name: LEASE })));
   assert.deepEqual(masters.sort(), [0, 1], 'one leader, one standby');
 });
 
