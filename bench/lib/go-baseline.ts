@@ -10,11 +10,11 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { access, constants, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { flotillaCacheDir } from '../../src/controlplane/binaries.ts';
+import { flotillaCacheDir, isExecutable } from '../../src/controlplane/binaries.ts';
 import { acquireDirLock } from '../../src/controlplane/lock.ts';
 
 const execFileAsync = promisify(execFile);
@@ -85,11 +85,3 @@ async function locateOrBuild(log: (line: string) => void): Promise<string> {
   }
 }
 
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}

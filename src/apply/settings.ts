@@ -33,7 +33,7 @@ import { compileTargets } from '../placement/target-criteria.ts';
 import { InputError, type InputProblem } from './problems.ts';
 import { SETTINGS_FILE } from './sources.ts';
 import { closestName } from '../util/did-you-mean.ts';
-import { isPlainObject, valueAt, withoutNulls } from '../util/plain-data.ts';
+import { decodePointer, isPlainObject, valueAt, withoutNulls } from '../util/plain-data.ts';
 
 export const BundleSettingsSchema = Type.Object(
   {
@@ -220,15 +220,6 @@ function expected(schema: JsonSchema): string {
     return `a mapping of label keys to ${valueSchema === undefined ? 'values' : expected(valueSchema).replace(/^an? /, '')}s`;
   }
   return describeExpected(schema);
-}
-
-function decodePointer(pointer: string): (string | number)[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((part) => (/^(0|[1-9][0-9]*)$/.test(part) ? Number(part) : part));
 }
 
 /** `targets[1].clusterSelector.matchLabels[env]` → ['targets', 1, 'clusterSelector', 'matchLabels', 'env']. */

@@ -17,7 +17,7 @@ import { FlotillaConfigSchema, type FlotillaConfig } from './schema.ts';
 import { semanticIssues } from './semantic-checks.ts';
 import { deepFreeze } from './freeze.ts';
 import { closestName } from '../util/did-you-mean.ts';
-import { isPlainObject, valueAt, withoutNulls } from '../util/plain-data.ts';
+import { decodePointer, isPlainObject, valueAt, withoutNulls } from '../util/plain-data.ts';
 
 /** Maps a field path to its position in the source; `key: true` asks for the key rather than the value. */
 export type Locator = (segments: readonly (string | number)[], options: { key: boolean }) => { line: number; column: number } | undefined;
@@ -41,15 +41,6 @@ interface LocatedIssue {
  * promise to report every problem at once.
  */
 const MAX_SCHEMA_ERRORS = 1_000;
-
-function decodePointer(pointer: string): (string | number)[] {
-  if (pointer === '') return [];
-  return pointer
-    .slice(1)
-    .split('/')
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((part) => (/^(0|[1-9][0-9]*)$/.test(part) ? Number(part) : part));
-}
 
 function unknownFieldIssue(parent: (string | number)[], key: string): LocatedIssue {
   const known = Object.keys(schemaAt(parent)?.properties ?? {});

@@ -137,6 +137,16 @@ function binariesIn(binDir: string, plan: BuildPlan): ControlPlaneBinaries {
   };
 }
 
+/** Whether `path` exists and this process may execute it. */
+export async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function allExecutable(binaries: ControlPlaneBinaries): Promise<boolean> {
   try {
     const paths = (Object.keys(OUTPUT_NAMES) as Array<keyof typeof OUTPUT_NAMES>).map((name) => binaries[name]);

@@ -30,3 +30,13 @@ export function withoutNulls(value: unknown): unknown {
   for (const [key, child] of Object.entries(value)) if (child !== null) out[key] = withoutNulls(child);
   return out;
 }
+
+/** The segments of a JSON Pointer (RFC 6901) such as TypeBox reports errors at: `/a/0/b~1c` → `['a', 0, 'b/c']`. */
+export function decodePointer(pointer: string): (string | number)[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^(0|[1-9][0-9]*)$/.test(part) ? Number(part) : part));
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { closestName, editDistance } from '../../../src/util/did-you-mean.ts';
-import { valueAt, withoutNulls } from '../../../src/util/plain-data.ts';
+import { decodePointer, valueAt, withoutNulls } from '../../../src/util/plain-data.ts';
 
 test('edit distance counts insertions, deletions and substitutions', () => {
   assert.equal(editDistance('', 'abc'), 3);
@@ -23,4 +23,6 @@ test('plain data: a path into parsed YAML, and YAML nulls as absent keys', () =>
   assert.equal(valueAt(data, ['a', 'list', 0, 'name']), 'x');
   assert.equal(valueAt(data, ['a', 'missing', 'deeper']), undefined);
   assert.deepEqual(withoutNulls({ a: null, b: { c: null, d: 1 }, e: [{ f: null }] }), { b: { d: 1 }, e: [{}] });
+  assert.deepEqual(decodePointer('/spec/targets/0/a~1b~0c'), ['spec', 'targets', 0, 'a/b~c']);
+  assert.deepEqual(decodePointer(''), []);
 });
