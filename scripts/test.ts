@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { globSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { flotillaCacheDir } from '../src/controlplane/binaries.ts';
 import { integrityProblems, type FileTally } from './test-integrity.ts';
 
 const args = process.argv.slice(2);
@@ -82,7 +83,13 @@ const child = spawn(
     ...passthrough,
     ...files,
   ],
-  { stdio: 'inherit' },
+  {
+    stdio: 'inherit',
+    // Every test file is its own process and most load @kubernetes/client-node
+    // (~0.6 s of compiling each time): V8's code cache, kept across runs and
+    // keyed by file contents and Node version, takes a sixth off the suite.
+    env: { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? join(flotillaCacheDir(), 'node-compile-cache') },
+  },
 );
 child.on('exit', (code, signal) => {
   const vanished = filesWithVanishedTests();
