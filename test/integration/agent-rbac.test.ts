@@ -6,21 +6,19 @@
  * revokes it (401) and uninstalls the agent downstream.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { GROUP, Label, VERSION, WORKSPACE_LABEL_VALUE } from '../../src/api/constants.ts';
 import { prepareAdd } from '../../src/cli/cluster-commands.ts';
 import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
-import { REPO_ROOT, startPlacementEnv, type PlacementEnv } from '../support/flotilla.ts';
+import { startPlacementEnv, type PlacementEnv } from '../support/flotilla.ts';
 import { apiStatusCode, kubeRequest, loadKubeConfig, waitFor } from '../support/kube.ts';
+import { runCli, type CliResult } from '../support/cli.ts';
 
-const CLI = join(REPO_ROOT, 'src/cli/main.ts');
 const API = `/apis/${GROUP}/${VERSION}`;
 const WS = 'team-a';
 const OTHER_WS = 'team-b';
@@ -38,19 +36,8 @@ let b: Registered;
 let otherNamespace: string;
 let contentName: string;
 
-async function flotilla(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: tmpdir() },
-      timeout: 120_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function flotilla(args: string[]): Promise<CliResult> {
+  return runCli(args);
 }
 
 function kubeConfigFrom(yaml: string): KubeConfig {

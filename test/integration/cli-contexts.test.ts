@@ -17,36 +17,14 @@ import { parseAddArgs } from '../../src/cli/cluster-commands.ts';
 import { findKubeconfig, loadKubeconfig } from '../../src/cli/kubeconfig.ts';
 import { packagePath } from '../../src/cli/paths.ts';
 import { connectingLine } from '../../src/run.ts';
+import { writeTwoContextKubeconfig } from '../support/cli.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'flotilla-context-'));
 const emptyHome = join(work, 'home');
 mkdirSync(emptyHome);
 
-/** A kubeconfig with two contexts, `alpha` (current) and `beta`, on two made-up servers. */
-function twoContexts(file: string, current = 'alpha'): string {
-  writeFileSync(
-    file,
-    `apiVersion: v1
-kind: Config
-current-context: ${current}
-clusters:
-- name: alpha
-  cluster: { server: https://alpha.example:6443, insecure-skip-tls-verify: true }
-- name: beta
-  cluster: { server: https://beta.example:6443, insecure-skip-tls-verify: true }
-users:
-- name: admin
-  user: { token: not-a-real-token }
-contexts:
-- name: alpha
-  context: { cluster: alpha, user: admin }
-- name: beta
-  context: { cluster: beta, user: admin }
-`,
-  );
-  return file;
-}
+const twoContexts = writeTwoContextKubeconfig;
 
 const kubeconfig = twoContexts(join(work, 'two.kubeconfig'));
 const badConfig = join(work, 'bad.yaml');

@@ -30,9 +30,9 @@ import { loadKubeConfig, waitFor } from '../support/kube.ts';
 import { kubectl, kubectlOk } from '../support/kubectl.ts';
 import { parseMetrics } from '../support/metrics.ts';
 import { BUSYBOX_IMAGE, busyboxImageArchive } from '../support/node-images.ts';
+import { runCli, type CliResult } from '../support/cli.ts';
 
 const execFileAsync = promisify(execFile);
-const CLI = join(REPO_ROOT, 'src/cli/main.ts');
 const NS = 'flotilla-system';
 const DEPLOYMENT = 'flotilla-controller';
 const LEASE = 'flotilla-controller';
@@ -414,17 +414,6 @@ test('an agent installed by `flotilla cluster add` runs as a Deployment downstre
   console.log(shown.stdout.trimEnd());
 });
 
-async function flotilla(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: tmpdir() },
-      timeout: 180_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw error;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+function flotilla(args: string[]): Promise<CliResult> {
+  return runCli(args, { timeoutMs: 180_000 });
 }

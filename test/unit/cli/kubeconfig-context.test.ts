@@ -5,40 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../../src/cli/args.ts';
 import { findKubeconfig, loadKubeconfig } from '../../../src/cli/kubeconfig.ts';
+import { writeTwoContextKubeconfig } from '../../support/cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'flotilla-context-'));
 const emptyHome = join(work, 'home');
 mkdirSync(emptyHome);
 
-/** A kubeconfig with two contexts, `alpha` (current) and `beta`, on two made-up servers. */
-function twoContexts(file: string, current = 'alpha'): string {
-  writeFileSync(
-    file,
-    `apiVersion: v1
-kind: Config
-current-context: ${current}
-clusters:
-- name: alpha
-  cluster: { server: https://alpha.example:6443, insecure-skip-tls-verify: true }
-- name: beta
-  cluster: { server: https://beta.example:6443, insecure-skip-tls-verify: true }
-users:
-- name: admin
-  user: { token: not-a-real-token }
-contexts:
-- name: alpha
-  context: { cluster: alpha, user: admin }
-- name: beta
-  context: { cluster: beta, user: admin }
-`,
-  );
-  return file;
-}
+const twoContexts = writeTwoContextKubeconfig;
 
 const kubeconfig = twoContexts(join(work, 'two.kubeconfig'));
 test('loadKubeconfig selects the named context, or the current one', () => {
