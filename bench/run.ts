@@ -13,7 +13,7 @@ import type { LaunchWrapper } from './lib/launch.ts';
 import { Observer } from './lib/observer.ts';
 import { MiB, progress, round, table, type Cell } from './lib/report.ts';
 import type { SystemFigures } from './lib/measure.ts';
-import { SYSTEM_NAMES, type SystemName } from './systems/index.ts';
+import { parseVariant, SYSTEM_NAMES, type SystemName, type VariantOverrides } from './systems/index.ts';
 import { ensureDirectGoBinary } from './lib/go-baseline.ts';
 import type { ScenarioContext, ScenarioResult } from './scenarios/common.ts';
 import { labelFlip } from './scenarios/label-flip.ts';
@@ -55,6 +55,12 @@ Options:
   --rate F             churn: share of clusters relabelled per second (default 0.01)
   --duration S         churn: seconds of churn (default 60)
   --systems LIST       comma-separated, in run order: flotilla,direct,direct-go,naive (default all four)
+                       and any --variant names
+  --variant NAME:PATH=VALUE[,PATH=VALUE...]
+                       a flotilla variant: flotilla with these config overrides (dotted
+                       paths, JSON or plain values), run as system NAME, e.g.
+                       --variant http1:api.transport=http1 --systems flotilla,http1,direct
+                       (repeatable; compares one setting before/after in one run)
   --concurrency N      flotilla maxConcurrentReconciles and direct's/direct-go's writes in flight (default 64)
   --qps N              client-side QPS for flotilla, direct and direct-go; 0 = unlimited (default 0)
   --burst N            burst when --qps > 0 (default 200)
@@ -107,6 +113,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
         rate: { type: 'string' },
         duration: { type: 'string' },
         systems: { type: 'string' },
+        variant: { type: 'string', multiple: true },
         concurrency: { type: 'string' },
         qps: { type: 'string' },
         burst: { type: 'string' },
@@ -130,8 +137,21 @@ export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
   const scenario = positionals[0] as ScenarioName;
   if (!(scenario in SCENARIOS)) throw new UsageError(`unknown scenario ${JSON.stringify(scenario)}; one of ${Object.keys(SCENARIOS).join(', ')}`);
   const defaults = SCENARIOS[scenario].defaults;
+  const variants: Record<string, VariantOverrides> = {};
+  for (const text of v.variant ?? []) {
+    let variant;
+    try {
+      variant = parseVariant(text);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (variants[variant.name]) throw new UsageError(`--variant ${variant.name} is defined twice`);
+    variants[variant.name] = variant.overrides;
+  }
   const systems = (v.systems ?? (v.agents ? 'flotilla,direct' : SYSTEM_NAMES.join(','))).split(',').map((s) => s.trim()).filter(Boolean);
-  for (const s of systems) if (!(SYSTEM_NAMES as readonly string[]).includes(s)) throw new UsageError(`unknown system ${JSON.stringify(s)}; one of ${SYSTEM_NAMES.join(', ')}`);
+  const known = [...SYSTEM_NAMES, ...Object.keys(variants)];
+  for (const s of systems) if (!known.includes(s)) throw new UsageError(`unknown system ${JSON.stringify(s)}; one of ${known.join(', ')}`);
+  for (const name of Object.keys(variants)) if (!systems.includes(name)) throw new UsageError(`--variant ${name} is not in --systems`);
   if (new Set(systems).size !== systems.length || systems.length === 0) throw new UsageError('--systems must list each system at most once');
   const selectivity = positive('selectivity', v.selectivity, 0.2, { integer: false });
   if (selectivity > 1) throw new UsageError('--selectivity must be in (0, 1]');
@@ -148,7 +168,13 @@ export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
     json: resolve(v.json ?? `bench/results/${scenario}${agents ? '-agents' : ''}.json`),
     ctxOptions: {
       systems: systems as SystemName[],
-      run: { concurrency: positive('concurrency', v.concurrency, 64), qps: positive('qps', v.qps, 0, { allowZero: true }), burst: positive('burst', v.burst, 200), ...(agents ? { agents } : {}) },
+      run: {
+        concurrency: positive('concurrency', v.concurrency, 64),
+        qps: positive('qps', v.qps, 0, { allowZero: true }),
+        burst: positive('burst', v.burst, 200),
+        ...(agents ? { agents } : {}),
+        ...(Object.keys(variants).length > 0 ? { variants } : {}),
+      },
       ...(agents
         ? { agents: { downstreamQps: positive('agent-downstream-qps', v['agent-downstream-qps'], SHIPPED.agent.downstreamQps, { allowZero: true }), downstreamBurst: positive('agent-downstream-burst', v['agent-downstream-burst'], SHIPPED.agent.downstreamBurst) } }
         : {}),

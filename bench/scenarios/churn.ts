@@ -57,7 +57,7 @@ export async function churn(ctx: ScenarioContext): Promise<ScenarioResult> {
     if (relabelled > 0 || now.done < now.total) await convergeWithFlotilla(ctx, 'starting labels', startingState);
     const spec = systemSpec(name, ctx.run);
     progress(`${name}: starting (${JSON.stringify(spec.settings)})`);
-    const proc = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, ...(name === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
+    const proc = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, ...(spec.kind === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
     try {
       await proc.waitForReady();
       await proc.waitForIdle({ stableMs: 2000, timeoutMs: deadlineFor(ctx, name) + 600_000 });

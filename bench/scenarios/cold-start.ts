@@ -39,7 +39,7 @@ export async function coldStart(ctx: ScenarioContext): Promise<ScenarioResult> {
     observer.resetCounts();
     const cpBefore = await readControlPlane(ctx.env.controlPlane);
     const t0 = performance.now();
-    const proc = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, ...(name === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
+    const proc = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, ...(spec.kind === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
     let ok = false;
     try {
       const window = await Window.open(spec, proc, observer, { fromProcessStart: true, controlPlane: ctx.env.controlPlane, controlPlaneBefore: cpBefore });
@@ -50,7 +50,7 @@ export async function coldStart(ctx: ScenarioContext): Promise<ScenarioResult> {
       if (ok) await proc.waitForIdle({ stableMs: 2000, timeoutMs: 300_000 });
       const figures = await window.close({ converged: ok, seconds: ok ? r.seconds : null, ...(ok ? {} : { note: notConvergedNote(r.seconds, r.fraction).note }) });
       Object.assign(figures, { readySeconds: round(readySeconds, 3), ...(ok ? {} : notConvergedNote(r.seconds, r.fraction)) });
-      if (name === 'flotilla') figures.memory = await memoryFigures(proc, observer);
+      if (spec.kind === 'flotilla') figures.memory = await memoryFigures(proc, observer);
       result.results[name] = figures;
       progress(`${name}: ${ok ? `converged in ${figures.seconds} s` : String(figures.note)}; writes ${JSON.stringify(figures.writes)}, no-op ${figures.noopWrites}`);
     } finally {
@@ -64,7 +64,7 @@ export async function coldStart(ctx: ScenarioContext): Promise<ScenarioResult> {
     observer.resetCounts();
     const cpBeforeRestart = await readControlPlane(ctx.env.controlPlane);
     const t1 = performance.now();
-    const again = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, label: `${name}-restart`, ...(name === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
+    const again = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, label: `${name}-restart`, ...(spec.kind === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
     try {
       const window = await Window.open(spec, again, observer, { fromProcessStart: true, controlPlane: ctx.env.controlPlane, controlPlaneBefore: cpBeforeRestart });
       await again.waitForReady();

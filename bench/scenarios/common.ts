@@ -40,7 +40,7 @@ export interface ScenarioContext {
 
 export interface ScenarioResult {
   parameters: Record<string, unknown>;
-  results: Partial<Record<SystemName, SystemFigures>>;
+  results: Record<SystemName, SystemFigures>;
   /** Further per-scenario figures (restart, memory, latency distributions). */
   extra: Record<string, unknown>;
   /** Text printed after the main table. */

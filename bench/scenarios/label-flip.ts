@@ -143,7 +143,7 @@ export async function labelFlip(ctx: ScenarioContext): Promise<ScenarioResult> {
       first = false;
       const spec = systemSpec(name, ctx.run);
       progress(`${name}: starting (${JSON.stringify(spec.settings)})`);
-      const proc = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, ...(name === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
+      const proc = await spec.start({ kubeconfig: ctx.env.systemKubeconfig, ...(spec.kind === 'flotilla' && ctx.wrap ? { wrap: ctx.wrap } : {}) });
       let agent: SystemProcess | undefined;
       try {
         const t0 = performance.now();
@@ -152,7 +152,7 @@ export async function labelFlip(ctx: ScenarioContext): Promise<ScenarioResult> {
         await proc.waitForIdle({ stableMs: 2000, timeoutMs: deadlineFor(ctx, name) + 600_000 });
         if (downstream && agentSettings) {
           const opts = { downstreamKubeconfig: downstream.kubeconfigPath, upstreamKubeconfig, namespace: flipNs };
-          agent = name === 'flotilla' ? await startFlotillaAgent({ ...opts, settings: agentSettings }) : await startDirectAgent({ ...opts, concurrency: ctx.run.concurrency });
+          agent = spec.kind === 'flotilla' ? await startFlotillaAgent({ ...opts, settings: agentSettings }) : await startDirectAgent({ ...opts, concurrency: ctx.run.concurrency });
           await agent.waitForReady();
           await agent.waitForIdle({ stableMs: 2000, timeoutMs: 120_000 });
           progress(`${name}: its agent (${agent.name}, pid ${agent.pid}) is ready and idle`);
@@ -222,7 +222,7 @@ export async function labelFlip(ctx: ScenarioContext): Promise<ScenarioResult> {
             agentRequests: await agentRequests(agent),
           });
         }
-        if (name === 'flotilla') figures.memory = await memoryFigures(proc, observer);
+        if (spec.kind === 'flotilla') figures.memory = await memoryFigures(proc, observer);
         result.results[name] = figures;
         progress(`${name}: ${converged ? `converged in ${figures.seconds} s` : String(figures.note)}; writes ${JSON.stringify(figures.writes)}, no-op ${figures.noopWrites}`);
       } finally {

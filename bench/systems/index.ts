@@ -12,20 +12,76 @@
  *            limit of the API server without Node's HTTP client in the way;
  *  naive     bench/baselines/naive.ts: Fleet's pre-#3245 behaviour, 50 workers
  *            and 20 req/s (burst 30) by definition.
+ *
+ * A **variant** (`--variant NAME:path=value,...`) is flotilla with config
+ * overrides under its own name, so a before/after of one setting runs in one
+ * command on one control plane: `--variant http1:api.transport=http1
+ * --systems flotilla,http1,direct`.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as stringifyYaml } from 'yaml';
-import { testConfig } from '../../test/support/flotilla.ts';
+import { deepMerge, testConfig } from '../../test/support/flotilla.ts';
 import type { Metrics } from '../../test/support/metrics.ts';
 import { ensureDirectGoBinary } from '../lib/go-baseline.ts';
 import { launchSystem, type LaunchWrapper, type SystemProcess } from '../lib/launch.ts';
 import { progress } from '../lib/report.ts';
 
 export const SYSTEM_NAMES = ['flotilla', 'direct', 'direct-go', 'naive'] as const;
-export type SystemName = (typeof SYSTEM_NAMES)[number];
+/** What a system is; a variant's kind is `flotilla`. */
+export type SystemKind = (typeof SYSTEM_NAMES)[number];
+/** A built-in system or a variant's name. */
+export type SystemName = string;
+
+/** Config overrides by dotted path (`api.transport` → 'http1'). */
+export type VariantOverrides = Record<string, unknown>;
+
+/**
+ * `NAME:path=value[,path=value...]`: values are JSON when they parse as JSON
+ * (numbers, booleans, quoted strings), plain strings otherwise.
+ */
+export function parseVariant(text: string): { name: string; overrides: VariantOverrides } {
+  const colon = text.indexOf(':');
+  const name = colon < 0 ? '' : text.slice(0, colon).trim();
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new Error(`--variant ${JSON.stringify(text)}: expected NAME:path=value[,path=value...] with NAME in lower case letters, digits and dashes`);
+  if ((SYSTEM_NAMES as readonly string[]).includes(name)) throw new Error(`--variant ${name}: the name of a built-in system`);
+  const overrides: VariantOverrides = {};
+  for (const pair of text.slice(colon + 1).split(',')) {
+    const eq = pair.indexOf('=');
+    const path = eq < 0 ? '' : pair.slice(0, eq).trim();
+    if (!/^[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*$/.test(path)) throw new Error(`--variant ${name}: ${JSON.stringify(pair)} is not path=value (a dotted config path, e.g. api.transport=http1)`);
+    const raw = pair.slice(eq + 1).trim();
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    overrides[path] = value;
+  }
+  return { name, overrides };
+}
+
+/** `{ 'api.transport': 'http1' }` → `{ api: { transport: 'http1' } }`. */
+export function nestOverrides(overrides: VariantOverrides): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [path, value] of Object.entries(overrides)) {
+    const parts = path.split('.');
+    let node = out;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts.at(-1)!] = value;
+  }
+  return out;
+}
+
+/** The kind of a system named in --systems: a built-in, or flotilla for a variant. */
+export function systemKind(name: SystemName, run: RunSettings): SystemKind {
+  if ((SYSTEM_NAMES as readonly string[]).includes(name)) return name as SystemKind;
+  if (run.variants?.[name]) return 'flotilla';
+  throw new Error(`unknown system ${JSON.stringify(name)}`);
+}
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -37,10 +93,13 @@ export interface RunSettings {
   burst: number;
   /** label-flip --agents: direct writes each new BundleDeployment's summaries once, when the agent reports it ready. */
   agents?: boolean;
+  /** Flotilla variants by name (--variant). */
+  variants?: Record<string, VariantOverrides>;
 }
 
 export interface SystemSpec {
   name: SystemName;
+  kind: SystemKind;
   settings: Record<string, number | string>;
   start(options: { kubeconfig: string; label?: string; wrap?: LaunchWrapper }): Promise<SystemProcess>;
   /** System-specific figures from a metrics delta (Flotilla's reconciles, pool tasks, ...). */
@@ -51,18 +110,28 @@ const d = (before: Metrics, after: Metrics, name: string, filter: Parameters<Met
 
 export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
   const node = process.execPath;
-  switch (name) {
+  const kind = systemKind(name, run);
+  switch (kind) {
     case 'flotilla': {
-      const settings = { maxConcurrentReconciles: run.concurrency, qps: run.qps, burst: run.burst, poolThreads: 'auto' };
+      const overrides = run.variants?.[name] ?? {};
+      const settings = { maxConcurrentReconciles: run.concurrency, qps: run.qps, burst: run.burst, poolThreads: 'auto', ...stringValues(overrides) };
       return {
         name,
+        kind,
         settings,
         start({ kubeconfig, label, wrap }) {
           const dir = mkdtempSync(join(tmpdir(), 'bench-flotilla-'));
           const configPath = join(dir, 'flotilla.yaml');
           writeFileSync(
             configPath,
-            stringifyYaml(testConfig({ concurrency: { maxConcurrentReconciles: run.concurrency }, api: { qps: run.qps, burst: run.burst }, log: { level: 'info' } })),
+            stringifyYaml(
+              testConfig(
+                deepMerge(
+                  { concurrency: { maxConcurrentReconciles: run.concurrency }, api: { qps: run.qps, burst: run.burst }, log: { level: 'info' } },
+                  nestOverrides(overrides),
+                ),
+              ),
+            ),
           );
           return launchSystem({
             name: label ?? name,
@@ -84,6 +153,7 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
       const settings = { concurrency: run.concurrency, qps: run.qps, burst: run.burst };
       return {
         name,
+        kind,
         settings,
         async start({ kubeconfig, label, wrap }) {
           const binary = await ensureDirectGoBinary(progress);
@@ -98,6 +168,7 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
     }
     case 'direct':
     case 'naive': {
+      const name = kind;
       // naive's settings are what it reproduces (Fleet's defaults), not the run's.
       const limits = name === 'direct' ? { concurrency: run.concurrency, qps: run.qps, burst: run.burst } : { concurrency: 50, qps: 20, burst: 30 };
       const settings: Record<string, number> = name === 'direct' ? limits : { workers: limits.concurrency, qps: limits.qps, burst: limits.burst };
@@ -105,6 +176,7 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
       if (name === 'direct' && run.agents) settings.awaitReady = 1;
       return {
         name,
+        kind,
         settings,
         start({ kubeconfig, label, wrap }) {
           return launchSystem({
@@ -118,3 +190,8 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
     }
   }
 }
+
+function stringValues(overrides: VariantOverrides): Record<string, string> {
+  return Object.fromEntries(Object.entries(overrides).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+}
+

@@ -173,7 +173,8 @@ export function testConfig(overrides: ConfigOverrides = {}): Record<string, unkn
   return deepMerge(deepMerge(shipped, testDefaults as Record<string, unknown>), overrides as Record<string, unknown>);
 }
 
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+/** `over` laid over `base`: objects merge key by key, anything else (arrays included) replaces. */
+export function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
     if (value === undefined) continue;
