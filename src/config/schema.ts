@@ -236,6 +236,13 @@ const ConcurrencySchema = Type.Object(
       description:
         'Share of reconcile starts guaranteed to the low-priority lane (initial list, resyncs) while user changes are waiting: 0.1 = every 10th pick. Keeps a user change from waiting behind thousands of startup reconciles while still preventing starvation of the low lane. 0 = strict priority (the low lane can starve).',
     }),
+    maxSummaryDeferralSeconds: Type.Number({
+      minimum: 0,
+      maximum: 3600,
+      default: 10,
+      description:
+        'How long a status summary that follows the controller\'s own writes (a Bundle\'s counts after its BundleDeployments were written, a Cluster\'s after its BundleDeployments appeared) may wait while other keys\' writes are ready to run. Summaries run when nothing else waits, so a fan-out writes every BundleDeployment before spending the API server on summaries; after this bound a waiting summary joins the low-priority lane and runs at its guaranteed share (`lowPriorityShare`). 0 = summaries compete like any requeue.',
+    }),
   },
   {
     ...section,

@@ -38,7 +38,7 @@ import type { WorkspaceChange } from './workspace-events.ts';
 
 /** Writes of one Bundle reconcile run this many at a time. */
 const WRITE_PARALLELISM = 16;
-/** Delay of the status follow-up after BundleDeployment writes (it runs in the low lane). */
+/** Delay of the status follow-up after BundleDeployment writes (it runs deferred: after other Bundles' writes). */
 const STATUS_AFTER_DEPLOYMENTS_MS = 50;
 /** Validation results by Content name: parsing megabytes of YAML once, not per reconcile. */
 const VALIDATION_MEMO_SIZE = 2048;
@@ -149,9 +149,11 @@ export class BundleReconciler {
     // thousands of Bundles, their status writes would otherwise share the
     // API server with the BundleDeployment writes and double the time until
     // the last BundleDeployment exists (Fleet #3163 is about exactly that
-    // time). The status is written by a low-priority follow-up, which also
-    // sees the BundleDeployments just written; still one status write.
-    if (wroteDeployments) return { requeueAfterMs: STATUS_AFTER_DEPLOYMENTS_MS };
+    // time). The status is written by a deferred follow-up, which runs once
+    // no other Bundle's writes wait (at the latest after
+    // concurrency.maxSummaryDeferralSeconds) and also sees the
+    // BundleDeployments just written; still one status write.
+    if (wroteDeployments) return { requeueAfterMs: STATUS_AFTER_DEPLOYMENTS_MS, requeuePriority: 'deferred' };
     const { namespace, name } = splitKey(rc.key);
     const written = await ctx.writer.applyStatus(Kind.Bundle, { metadata: { name, namespace }, status } as KubeObject, 'StatusChanged', rc.signal);
     if (written) {

@@ -221,6 +221,7 @@ export class Manager {
       backoff: { baseMs: b.baseDelayMs, maxMs: b.maxDelayMs, jitter: b.jitter },
       maxAttempts: b.maxAttempts,
       lowPriorityShare: this.#config.concurrency.lowPriorityShare,
+      maxDeferralMs: this.#config.concurrency.maxSummaryDeferralSeconds * 1000,
       ...opts,
     });
   }
@@ -318,6 +319,7 @@ export class Manager {
       else if (field === 'concurrency.minConcurrentReconciles') this.actors.setMinInFlight(next.concurrency.minConcurrentReconciles);
       else if (field === 'concurrency.adaptive') this.actors.setAdaptive(next.concurrency.adaptive);
       else if (field === 'concurrency.lowPriorityShare') this.actors.setLowPriorityShare(next.concurrency.lowPriorityShare);
+      else if (field === 'concurrency.maxSummaryDeferralSeconds') this.actors.setMaxDeferral(next.concurrency.maxSummaryDeferralSeconds * 1000);
       else if (field === 'api.qps' || field === 'api.burst') this.client.setRateLimits(next.api.qps, next.api.burst);
       else if (field === 'log.level') this.log.level = next.log.level;
       else if (field === 'concurrency.poolQueueSize' || field === 'concurrency.poolInlineThreshold') {

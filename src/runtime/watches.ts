@@ -44,8 +44,8 @@ export const Lane = {
   resync: { priority: 'low', reason: 'resync' },
   change: { priority: 'high', reason: 'change' },
   dependency: { priority: 'high', reason: 'dependency' },
-  /** A consequence of our own write: its follow-up work is bookkeeping (summaries), which must not delay other writes. */
-  ownEcho: { priority: 'low', reason: 'dependency' },
+  /** A consequence of our own write: its follow-up work is bookkeeping (summaries), which waits while other keys' writes are ready (key-scheduler deferral). */
+  ownEcho: { priority: 'deferred', reason: 'dependency' },
 } as const satisfies Record<string, EnqueueOptions>;
 
 /** Keys to reconcile, with how to enqueue them. */

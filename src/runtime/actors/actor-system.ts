@@ -136,6 +136,11 @@ export class ActorSystem {
     for (const controller of this.#controllers.values()) controller.setLowPriorityShare(share);
   }
 
+  /** Config reload of the summaries' deferral bound, for every controller. */
+  setMaxDeferral(ms: number): void {
+    for (const controller of this.#controllers.values()) controller.setMaxDeferral(ms);
+  }
+
   /**
    * Leadership lost (or not yet won): no controller starts a reconcile, and
    * in-flight ones have their signals aborted. Mailboxes are kept, so a

@@ -6,7 +6,7 @@ import type { Clock, TimerHandle } from './clock.ts';
 import type { ConcurrencyLimiter, SlotClaimant } from './concurrency-limiter.ts';
 import { DelayHeap } from './delay-heap.ts';
 import { ControllerCounters, type ActorMetrics, type ControllerObservers } from './metrics.ts';
-import { PriorityLanes } from './priority-lanes.ts';
+import { morePressing, PriorityLanes } from './priority-lanes.ts';
 import { ReconcileRun } from './reconcile-run.ts';
 import { decideRetry, retryPolicy, type RetryPolicy } from './retry-policy.ts';
 import type {
@@ -22,6 +22,9 @@ import type {
 
 /** Share of picks the low lane is guaranteed while both lanes hold work. */
 export const DEFAULT_LOW_PRIORITY_SHARE = 0.1;
+
+/** How long a deferred key (a summary) may wait while other work is ready. */
+export const DEFAULT_MAX_DEFERRAL_MS = 10_000;
 
 /** setTimeout's ceiling; longer delays are clamped (the timer re-arms anyway). */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -94,7 +97,7 @@ export class KeyScheduler implements SlotClaimant {
     this.#reconcile = options.reconcile;
     this.#policy = retryPolicy(options);
     this.#onDeadLetter = options.onDeadLetter;
-    this.#lanes = new PriorityLanes(options.lowPriorityShare ?? DEFAULT_LOW_PRIORITY_SHARE);
+    this.#lanes = new PriorityLanes(options.lowPriorityShare ?? DEFAULT_LOW_PRIORITY_SHARE, options.maxDeferralMs ?? DEFAULT_MAX_DEFERRAL_MS);
     this.#limiter = runtime.limiter;
     this.#clock = runtime.clock;
     this.#random = runtime.random;
@@ -146,7 +149,7 @@ export class KeyScheduler implements SlotClaimant {
         const dueAt = delayMs > 0 ? this.#clock.now() + delayMs : -Infinity;
         if (run.nextPending) {
           this.#counters.coalesced++;
-          if (priority === 'high') run.nextPriority = 'high';
+          run.nextPriority = morePressing(run.nextPriority, priority);
           if (dueAt < run.nextDueAt) run.nextDueAt = dueAt;
         } else {
           this.#counters.adds++;
@@ -159,16 +162,12 @@ export class KeyScheduler implements SlotClaimant {
       }
       case Place.Ready: {
         this.#counters.coalesced++;
-        if (priority === 'high' && actor.priority === 'low') {
-          this.#lanes.low.remove(actor);
-          actor.priority = 'high';
-          this.#lanes.high.push(actor);
-        }
+        this.#lanes.raise(actor, priority);
         return;
       }
       case Place.Waiting: {
         this.#counters.coalesced++;
-        if (priority === 'high') actor.priority = 'high';
+        actor.priority = morePressing(actor.priority, priority);
         const now = this.#clock.now();
         const retry = actor.retry;
         // The server's Retry-After is a floor no enqueue can undercut.
@@ -223,7 +222,7 @@ export class KeyScheduler implements SlotClaimant {
         this.#delayed.remove(actor);
         break;
       case Place.Ready:
-        (actor.priority === 'high' ? this.#lanes.high : this.#lanes.low).remove(actor);
+        this.#lanes.remove(actor);
         break;
     }
     actor.place = Place.Idle;
@@ -232,6 +231,10 @@ export class KeyScheduler implements SlotClaimant {
 
   setLowPriorityShare(share: number): void {
     this.#lanes.setShare(share);
+  }
+
+  setMaxDeferral(ms: number): void {
+    this.#lanes.setMaxDeferral(ms);
   }
 
   isDeadLettered(key: string): boolean {
@@ -267,6 +270,7 @@ export class KeyScheduler implements SlotClaimant {
       actors: this.#actors.size,
       readyHigh: this.#lanes.high.size,
       readyLow: this.#lanes.low.size,
+      readyDeferred: this.#lanes.deferred.size,
       waiting: this.#delayed.size,
       running: this.#running.size,
       deadLettered: this.#deadLettered,
@@ -325,7 +329,7 @@ export class KeyScheduler implements SlotClaimant {
   /** @internal Called by the limiter with a slot reserved for this controller. */
   takeSlot(): boolean {
     if (!this.#active) return false;
-    const actor = this.#lanes.pick();
+    const actor = this.#lanes.pick(this.#clock.now());
     if (actor === null) return false;
     this.#start(actor);
     return true;
@@ -366,7 +370,7 @@ export class KeyScheduler implements SlotClaimant {
   #makeReady(actor: Actor, readyAt: number): void {
     actor.place = Place.Ready;
     actor.time = readyAt;
-    (actor.priority === 'high' ? this.#lanes.high : this.#lanes.low).push(actor);
+    this.#lanes.push(actor);
     if (this.#active) this.#limiter.claim(this);
   }
 
@@ -440,7 +444,7 @@ export class KeyScheduler implements SlotClaimant {
     }
     // Success resets the backoff, as client-go's Forget does.
     actor.retry = null;
-    if (requeue) this.#complete(run, now + Math.min(requeueAfterMs, MAX_DELAY_MS), 'low', now);
+    if (requeue) this.#complete(run, now + Math.min(requeueAfterMs, MAX_DELAY_MS), result?.requeuePriority ?? 'low', now);
     else this.#complete(run, NaN, 'low', now);
   }
 
@@ -551,7 +555,7 @@ export class KeyScheduler implements SlotClaimant {
         pendingPriority = priority;
       } else {
         if (dueAt < pendingDue) pendingDue = dueAt;
-        if (priority === 'high') pendingPriority = 'high';
+        pendingPriority = morePressing(pendingPriority, priority);
       }
     }
 

@@ -18,6 +18,11 @@ export class Lane<T extends LaneNode<T>> {
     return this.#size;
   }
 
+  /** The node `shift()` would return, left in place. */
+  get first(): T | null {
+    return this.#head;
+  }
+
   push(node: T): void {
     node.prev = this.#tail;
     node.next = null;

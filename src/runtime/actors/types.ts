@@ -4,8 +4,10 @@ import type { Classification } from '../errors.ts';
 /**
  * `high`: something a user changed (watch events) — must not wait behind a
  * startup storm. `low`: initial list, resync and time-based requeues.
+ * `deferred`: bookkeeping that follows the controller's own writes (status
+ * summaries) — runs when nothing else waits, or after the deferral bound.
  */
-export type Priority = 'high' | 'low';
+export type Priority = 'high' | 'low' | 'deferred';
 
 /**
  * Why a key was enqueued. Only `change` (the object's spec or metadata
@@ -44,6 +46,12 @@ export interface ReconcileResult {
    * As in controller-runtime, 0 or absent means "no requeue".
    */
   requeueAfterMs?: number;
+  /**
+   * The requeue's priority: `low` (default) or `deferred`, for follow-up
+   * bookkeeping (a summary of what the reconcile just wrote) that must not
+   * compete with other keys' writes.
+   */
+  requeuePriority?: 'low' | 'deferred';
 }
 
 export type Reconcile = (ctx: ReconcileContext) => Promise<ReconcileResult | void>;
@@ -95,6 +103,11 @@ export interface KeySchedulerOptions {
    * (0–1; default 0.1, i.e. every 10th pick). 0 = strict priority.
    */
   lowPriorityShare?: number;
+  /**
+   * How long a `deferred` key may wait while other work is ready before it
+   * joins the low lane (default `DEFAULT_MAX_DEFERRAL_MS`, 10 s).
+   */
+  maxDeferralMs?: number;
   onDeadLetter?: DeadLetterHook;
 }
 
@@ -104,6 +117,7 @@ export interface KeySchedulerStats {
   actors: number;
   readyHigh: number;
   readyLow: number;
+  readyDeferred: number;
   /** Pending but not yet due (delays, backoff). */
   waiting: number;
   running: number;

@@ -12,6 +12,7 @@ describe('hot-reloadable fields', () => {
       'concurrency.poolQueueSize',
       'concurrency.poolInlineThreshold',
       'concurrency.lowPriorityShare',
+      'concurrency.maxSummaryDeferralSeconds',
       'api.qps',
       'api.burst',
       'log.level',
