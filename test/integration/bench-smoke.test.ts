@@ -99,6 +99,10 @@ test('usage: --help exits 0, a bad scenario or option exits 2', async () => {
   assert.equal((await bench(['label-flip', '--bundles', 'many'])).code, 2);
   assert.equal((await bench(['label-flip', '--systems', 'flotilla,argo'])).code, 2);
   assert.equal((await bench(['label-flip', '--agents', '--systems', 'flotilla,direct-go'])).code, 2, 'direct-go has no agent mode');
+  const badVariant = await bench(['label-flip', '--variant', 'api.qps=5']);
+  assert.equal(badVariant.code, 2);
+  assert.match(badVariant.stderr, /expected NAME:path=value/);
+  assert.equal((await bench(['label-flip', '--variant', 'slow:api.qps=5', '--systems', 'flotilla'])).code, 2, 'a variant must be run');
 });
 
 test('label-flip with flotilla, direct, direct-go and naive', async () => {
@@ -144,8 +148,13 @@ test('label-flip --agents: a real agent and the direct applier deploy to a downs
 });
 
 test('cold-start with flotilla, direct and direct-go, and the restart writes nothing', async () => {
-  const json = await runJson(['cold-start', '--bundles', '10', '--clusters', '5', '--selectivity', '0.2', '--systems', 'flotilla,direct,direct-go']);
-  const results = checkCommon(json, 'cold-start', ['flotilla', 'direct', 'direct-go']);
+  const json = await runJson([
+    'cold-start', '--bundles', '10', '--clusters', '5', '--selectivity', '0.2',
+    '--variant', 'strict:concurrency.lowPriorityShare=0,concurrency.maxSummaryDeferralSeconds=0', '--systems', 'flotilla,strict,direct,direct-go',
+  ]);
+  const results = checkCommon(json, 'cold-start', ['flotilla', 'strict', 'direct', 'direct-go']);
+  assert.equal(results.strict?.settings['concurrency.lowPriorityShare'], '0', 'a variant reports its overrides with its settings');
+  assert.equal(results.strict?.converged, true, 'a variant runs as Flotilla with its overrides');
   assert.equal(results.direct?.writes.create !== undefined, true);
   assert.deepEqual(results['direct-go']?.writes, results.direct?.writes, 'direct-go writes exactly what direct writes');
   const restart = json.restart as Record<string, Figures>;
