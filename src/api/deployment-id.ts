@@ -13,10 +13,28 @@ import type { DeploymentOptions } from './deployment-options.ts';
  * options at all give the same ID.
  */
 export function deploymentIDFor(contentName: string, options: DeploymentOptions | undefined): string {
-  const digest = createHash('sha256')
-    .update(canonicalJson(options ?? {}), 'utf8')
-    .digest('hex');
-  return `${contentName}:${digest}`;
+  return `${contentName}:${optionsDigest(canonicalJson(options ?? {}))}`;
+}
+
+/**
+ * Digests by canonical options: every Bundle reconcile builds a desired
+ * BundleDeployment per targeted Cluster, all with the same options, and a
+ * SHA-256 each is measurable CPU in a fan-out. Few distinct option sets
+ * exist; bounded anyway (insertion order evicts).
+ */
+const digests = new Map<string, string>();
+const DIGESTS_SIZE = 4096;
+/** Large options (inline Helm values) are hashed each time rather than kept as keys. */
+const MEMO_MAX_KEY_LENGTH = 1024;
+
+function optionsDigest(canonical: string): string {
+  const known = digests.get(canonical);
+  if (known !== undefined) return known;
+  const digest = createHash('sha256').update(canonical, 'utf8').digest('hex');
+  if (canonical.length > MEMO_MAX_KEY_LENGTH) return digest;
+  if (digests.size >= DIGESTS_SIZE) digests.delete(digests.keys().next().value!);
+  digests.set(canonical, digest);
+  return digest;
 }
 
 /** JSON with object keys sorted recursively; `undefined` object members are omitted. */

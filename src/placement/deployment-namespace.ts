@@ -35,8 +35,26 @@ export const DEPLOYMENT_NAMESPACE_HASH_LENGTH = 8;
 const READABLE_BUDGET =
   DEPLOYMENT_NAMESPACE_MAX_LENGTH - (DEPLOYMENT_NAMESPACE_PREFIX.length + 1) - (1 + DEPLOYMENT_NAMESPACE_HASH_LENGTH);
 
+/**
+ * Names computed so far: every Bundle reconcile asks for the namespace of
+ * every Cluster it targets, and a SHA-256 per pair and call was 7% of the
+ * controller's CPU in a label flip. Bounded: insertion order evicts.
+ */
+const memo = new Map<string, string>();
+const MEMO_SIZE = 65_536;
+
 /** The deployment namespace of Cluster `clusterName` in workspace `workspace`. Deterministic for any input. */
 export function deploymentNamespaceFor(workspace: string, clusterName: string): string {
+  const key = `${workspace}/${clusterName}`;
+  const known = memo.get(key);
+  if (known !== undefined) return known;
+  const name = computeName(workspace, clusterName);
+  if (memo.size >= MEMO_SIZE) memo.delete(memo.keys().next().value!);
+  memo.set(key, name);
+  return name;
+}
+
+function computeName(workspace: string, clusterName: string): string {
   const hash = createHash('sha256')
     .update(`${workspace}/${clusterName}`, 'utf8')
     .digest('hex')
