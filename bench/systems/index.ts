@@ -145,6 +145,9 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
           poolTasks: d(b, a, 'flotilla_pool_tasks_total', { path: 'pooled' }),
           inlineMatches: d(b, a, 'flotilla_pool_tasks_total', { path: 'inline' }),
           coalescedEvents: d(b, a, 'flotilla_workqueue_coalesced_total'),
+          // The adaptive limit backing off (docs/architecture.md#concurrency): fewer writes in flight.
+          concurrencyLimitDecreases: d(b, a, 'flotilla_reconcile_concurrency_limit_decreases_total'),
+          concurrencyLimitAtEnd: a.sum('flotilla_reconcile_concurrency_limit'),
         }),
       };
     }
