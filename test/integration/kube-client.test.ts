@@ -174,3 +174,34 @@ test('http2: a dropped session fails its watch as a transient connection reset, 
   }
   assert.equal(await metricValue(registry, 'flotilla_api_http2_sessions_opened_total'), 2);
 });
+
+test('http2: a connection that stops answering is found by PING and replaced', async () => {
+  const registry = createRegistry({ defaultMetrics: false });
+  // client-go's 30 s / 15 s, shortened for the test.
+  const c = new KubeClient({ kubeConfig: loadKubeConfig(cp.adminKubeconfig), registry, transport: 'http2', http2Health: { pingIntervalMs: 500, pingTimeoutMs: 1000 } });
+  clients.push(c);
+  const ns = 'client-ping';
+  await c.create(builtinTypes.namespace, { metadata: { name: ns } });
+  const start = await c.list(configMaps, { namespace: ns });
+  const watch = backgroundWatch(c, ns, start.metadata.resourceVersion!);
+  await c.create(configMaps, { metadata: { name: 'before', namespace: ns } });
+  await waitFor(() => watch.events.length === 1, { timeoutMs: 10_000, description: 'the watch is flowing' });
+
+  // The TCP connection stays up; nothing answers (a peer gone without a FIN).
+  cp.pauseApiServer();
+  const pausedAt = Date.now();
+  let ended: { error: unknown };
+  try {
+    ended = await Promise.race([
+      watch.ended,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the watch outlived an unanswered PING by 10 s')), 10_000).unref()),
+    ]);
+  } finally {
+    cp.resumeApiServer();
+  }
+  assert.equal((ended.error as { code?: string }).code, 'ECONNRESET', String(ended.error));
+  assert.match(String(ended.error), /PING/);
+  console.log(`# unanswered PING noticed after ${Date.now() - pausedAt} ms`);
+  assert.ok((await c.list(configMaps, { namespace: ns })).items.length === 1, 'the next request works on a new session');
+  assert.equal(await metricValue(registry, 'flotilla_api_http2_sessions_opened_total'), 2);
+});

@@ -14,6 +14,7 @@ import {
 import { clientMetrics } from './client-metrics.ts';
 import { ApiConnection } from './connection.ts';
 import type { ApiTransport } from './http-sender.ts';
+import type { Http2Health } from './http2-session.ts';
 import type { RequestFlowControl } from './flow-control.ts';
 import type { ListerWatcher, ObjectReader, ObjectWriter } from './interfaces.ts';
 import { RestTransport } from './rest-transport.ts';
@@ -63,6 +64,8 @@ export interface KubeClientOptions {
   flowControl?: RequestFlowControl;
   /** HTTP version to speak (`api.transport`); DEFAULT_API_TRANSPORT when absent. */
   transport?: ApiTransport | undefined;
+  /** HTTP/2 PING interval and timeout (client-go's 30 s and 15 s when absent). */
+  http2Health?: Http2Health | undefined;
 }
 
 export class KubeClient implements ListerWatcher, ObjectReader, ObjectWriter {
@@ -75,7 +78,7 @@ export class KubeClient implements ListerWatcher, ObjectReader, ObjectWriter {
   constructor(opts: KubeClientOptions) {
     const metrics = clientMetrics(opts.registry);
     const logger = opts.logger ?? silentLogger;
-    this.connection = new ApiConnection(opts.kubeConfig, { transport: opts.transport, logger, metrics });
+    this.connection = new ApiConnection(opts.kubeConfig, { transport: opts.transport, logger, metrics, http2Health: opts.http2Health });
     this.#limiter = new TokenBucket({ qps: opts.qps ?? 0, burst: opts.burst ?? 1 });
     this.#transport = new RestTransport({
       connection: this.connection,

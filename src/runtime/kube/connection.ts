@@ -4,6 +4,7 @@ import { silentLogger, type Logger } from '../../observability/logger.ts';
 import type { RequestSpec } from './api-types.ts';
 import { hostLabel, type ClientMetrics } from './client-metrics.ts';
 import { DEFAULT_API_TRANSPORT, type ApiTransport, type HttpSender, type TlsMaterial, type WireProtocol } from './http-sender.ts';
+import type { Http2Health } from './http2-session.ts';
 import { createSender } from './senders.ts';
 
 /**
@@ -24,6 +25,8 @@ export interface ApiConnectionOptions {
   transport?: ApiTransport | undefined;
   logger?: Logger | undefined;
   metrics?: ClientMetrics | undefined;
+  /** HTTP/2 PING timing (client-go's 30 s / 15 s by default). */
+  http2Health?: Http2Health | undefined;
 }
 
 // Exec plugins and projected service-account tokens rotate: credentials are
@@ -70,6 +73,7 @@ export class ApiConnection {
   readonly #transport: ApiTransport;
   readonly #log: Logger;
   readonly #metrics: ClientMetrics | undefined;
+  readonly #http2Health: Http2Health;
   #connection: Promise<ConnectionState> | undefined;
   #refresh: Promise<ConnectionState> | undefined;
   #announced = false;
@@ -79,6 +83,7 @@ export class ApiConnection {
     this.#transport = opts.transport ?? DEFAULT_API_TRANSPORT;
     this.#log = opts.logger ?? silentLogger;
     this.#metrics = opts.metrics;
+    this.#http2Health = opts.http2Health ?? {};
   }
 
   get server(): string {
@@ -182,7 +187,7 @@ export class ApiConnection {
         this.#metrics?.http2Sessions.labels(host).inc();
         if (this.#announced) this.#log.debug({ server: this.server }, 'HTTP/2 session opened');
       },
-    });
+    }, this.#http2Health);
   }
 }
 

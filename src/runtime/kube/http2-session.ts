@@ -38,7 +38,13 @@ import {
  *   alive, as idle keep-alive sockets don't.
  */
 
-export interface Http2SessionsOptions {
+/** PING timing; client-go's by default. */
+export interface Http2Health {
+  pingIntervalMs?: number | undefined;
+  pingTimeoutMs?: number | undefined;
+}
+
+export interface Http2SessionsOptions extends Http2Health {
   baseUrl: URL;
   tls: TlsMaterial;
   /**
@@ -47,8 +53,6 @@ export interface Http2SessionsOptions {
    * picked http/1.1 (`auto`), as Go's transport does with ALPN.
    */
   alpn: 'require' | 'prefer';
-  pingIntervalMs?: number;
-  pingTimeoutMs?: number;
   /** Each session opened. */
   onSessionOpened?: () => void;
 }
@@ -104,7 +108,9 @@ export class Http2Sessions {
   async acquire(): Promise<{ session: http2.ClientHttp2Session; done: () => void }> {
     for (;;) {
       if (this.#closed) throw connectionReset(`${this.#authority}: HTTP/2 client closed`);
-      const entry = this.#sessions.find((s) => s.usable && s.active < maxStreams(s.session));
+      // 'close' and 'goaway' arrive a tick after a session is destroyed or closed.
+      this.#sessions = this.#sessions.filter((s) => s.usable && !s.session.destroyed && !s.session.closed);
+      const entry = this.#sessions.find((s) => s.active < maxStreams(s.session));
       if (entry) {
         if (entry.active++ === 0) entry.session.ref();
         let released = false;

@@ -1,6 +1,6 @@
 import { Http1Sender } from './http1-sender.ts';
 import type { ApiTransport, HttpSender, RawRequest, RawResponse, TlsMaterial, WireProtocol } from './http-sender.ts';
-import { Http1Negotiated, Http2Sender, Http2Sessions } from './http2-session.ts';
+import { Http1Negotiated, Http2Sender, Http2Sessions, type Http2Health } from './http2-session.ts';
 
 export interface SenderHooks {
   /** The first answer (HTTP/1.1) or session (HTTP/2) of this sender. */
@@ -15,7 +15,13 @@ export interface SenderHooks {
  * server is plain http:// (client-go never tries h2c). `http2` over
  * http:// speaks HTTP/2 without TLS by prior knowledge.
  */
-export function createSender(transport: ApiTransport, baseUrl: URL, tls: TlsMaterial, hooks: SenderHooks): HttpSender {
+export function createSender(
+  transport: ApiTransport,
+  baseUrl: URL,
+  tls: TlsMaterial,
+  hooks: SenderHooks,
+  health: Http2Health = {},
+): HttpSender {
   const http1 = (): Http1Sender => new Http1Sender(baseUrl, tls, () => hooks.onEstablished('http/1.1'));
   if (transport === 'http1' || (transport === 'auto' && baseUrl.protocol !== 'https:')) return http1();
   const sessions = (alpn: 'require' | 'prefer'): Http2Sessions => {
@@ -24,6 +30,7 @@ export function createSender(transport: ApiTransport, baseUrl: URL, tls: TlsMate
       baseUrl,
       tls,
       alpn,
+      ...health,
       onSessionOpened: () => {
         hooks.onSessionOpened();
         if (first) hooks.onEstablished('h2');
