@@ -67,6 +67,7 @@ const PING_TIMEOUT_MS = 15_000;
 const STREAM_WINDOW = 4 << 20;
 const SESSION_WINDOW = 1 << 30;
 const IDLE_TIMEOUT_MS = 90_000;
+const CONNECT_TIMEOUT_MS = 30_000;
 // Assumed until the server's SETTINGS arrive (Node's own default for peerMaxConcurrentStreams).
 const INITIAL_MAX_STREAMS = 100;
 
@@ -88,7 +89,6 @@ export class Http2Sessions {
   readonly #authority: string;
   #sessions: Session[] = [];
   #opening: Promise<void> | undefined;
-  #closed = false;
   opened = 0;
 
   constructor(opts: Http2SessionsOptions) {
@@ -107,7 +107,6 @@ export class Http2Sessions {
    */
   async acquire(): Promise<{ session: http2.ClientHttp2Session; done: () => void }> {
     for (;;) {
-      if (this.#closed) throw connectionReset(`${this.#authority}: HTTP/2 client closed`);
       // 'close' and 'goaway' arrive a tick after a session is destroyed or closed.
       this.#sessions = this.#sessions.filter((s) => s.usable && !s.session.destroyed && !s.session.closed);
       const entry = this.#sessions.find((s) => s.active < maxStreams(s.session));
@@ -141,9 +140,12 @@ export class Http2Sessions {
     this.#sessions = [];
   }
 
-  /** Takes no new streams; open ones may finish, and no session keeps the process alive. */
+  /**
+   * The open sessions take no new streams; theirs may finish, and none keeps
+   * the process alive. A later request opens a new session, as a destroyed
+   * HTTP/1.1 agent makes new sockets.
+   */
   close(): void {
-    this.#closed = true;
     for (const s of this.#sessions) {
       s.session.close();
       s.session.unref();
@@ -153,23 +155,32 @@ export class Http2Sessions {
 
   async #connect(): Promise<void> {
     const { baseUrl } = this.#opts;
-    const socket = baseUrl.protocol === 'https:' ? await this.#tlsConnect() : undefined;
-    if (this.#closed) {
-      socket?.destroy();
-      return;
-    }
-    const session = http2.connect(this.#authority, {
-      ...(socket ? { createConnection: () => socket } : {}),
-      settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
-    });
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: unknown): void => reject(connectionReset(`${this.#authority}: HTTP/2 connect failed: ${(err as Error).message}`, err));
-      session.once('error', onError);
-      session.once('connect', () => {
-        session.off('error', onError);
-        resolve();
+    // client-go dials with a 30 s timeout; without one a blackholed SYN
+    // holds every request waiting for this session for the kernel's ~2 min.
+    let timedOut: (() => void) | undefined;
+    const timer = setTimeout(() => timedOut?.(), CONNECT_TIMEOUT_MS);
+    try {
+      const socket = baseUrl.protocol === 'https:' ? await this.#tlsConnect((cancel) => (timedOut = cancel)) : undefined;
+      const session = http2.connect(this.#authority, {
+        ...(socket ? { createConnection: () => socket } : {}),
+        settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
       });
-    });
+      await new Promise<void>((resolve, reject) => {
+        const onError = (err: unknown): void => reject(http2Failure(err));
+        timedOut = () => session.destroy(connectTimeout(this.#authority));
+        session.once('error', onError);
+        session.once('connect', () => {
+          session.off('error', onError);
+          resolve();
+        });
+      });
+      this.#adopt(session);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #adopt(session: http2.ClientHttp2Session): void {
     session.setLocalWindowSize(SESSION_WINDOW);
     const entry: Session = { session, active: 0, usable: true, idleSince: performance.now() };
     const retire = (): void => {
@@ -213,7 +224,7 @@ export class Http2Sessions {
   }
 
   /** The TLS handshake ourselves, to read ALPN's answer before committing to HTTP/2. */
-  #tlsConnect(): Promise<tls.TLSSocket> {
+  #tlsConnect(onTimeout: (cancel: () => void) => void): Promise<tls.TLSSocket> {
     const { baseUrl, tls: material, alpn } = this.#opts;
     const host = baseUrl.hostname.replace(/^\[|\]$/g, '');
     // As the HTTPS agent does: SNI with the host name unless the kubeconfig
@@ -230,6 +241,7 @@ export class Http2Sessions {
         ...(servername ? { servername } : {}),
         ALPNProtocols: alpn === 'require' ? ['h2'] : ['h2', 'http/1.1'],
       });
+      onTimeout(() => socket.destroy(connectTimeout(this.#authority)));
       socket.once('error', reject);
       socket.once('secureConnect', () => {
         socket.off('error', reject);
@@ -246,6 +258,10 @@ export class Http2Sessions {
       });
     });
   }
+}
+
+function connectTimeout(authority: string): Error {
+  return Object.assign(new Error(`${authority}: connect timed out after ${CONNECT_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' });
 }
 
 function maxStreams(session: http2.ClientHttp2Session): number {
@@ -283,6 +299,31 @@ export function http2Failure(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/**
+ * A stream slot, or the abort's reason if `signal` fires first (a request's
+ * timeout covers waiting for a session too); a slot granted after the abort
+ * is handed back.
+ */
+function acquireUnlessAborted(sessions: Http2Sessions, signal: AbortSignal | undefined): ReturnType<Http2Sessions['acquire']> {
+  const acquiring = sessions.acquire();
+  if (!signal) return acquiring;
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    acquiring.then(
+      (slot) => {
+        signal.removeEventListener('abort', onAbort);
+        if (signal.aborted) slot.done();
+        else resolve(slot);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 /** Requests as streams on the shared sessions. */
 export class Http2Sender implements HttpSender {
   readonly protocol: WireProtocol = 'h2';
@@ -295,7 +336,7 @@ export class Http2Sender implements HttpSender {
   async send(request: RawRequest): Promise<RawResponse> {
     const { signal, body } = request;
     if (signal?.aborted) throw abortReason(signal);
-    const { session, done } = await this.sessions.acquire();
+    const { session, done } = await acquireUnlessAborted(this.sessions, signal);
     return new Promise<RawResponse>((resolve, reject) => {
       let stream: http2.ClientHttp2Stream;
       try {
