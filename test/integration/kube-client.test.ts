@@ -7,6 +7,9 @@ import { builtinTypes, type KubeObject, type ObjectList } from '../../src/runtim
 import { isServerUnavailable } from '../../src/runtime/errors.ts';
 import { createRegistry } from '../../src/observability/metrics.ts';
 import { loadKubeConfig, waitFor } from '../support/kube.ts';
+import { spawn } from 'node:child_process';
+import { KubeConfig } from '@kubernetes/client-node';
+import { ensureControlPlaneBinaries } from '../../src/controlplane/binaries.ts';
 
 // The API client's verbs and watches over each `api.transport`, against a
 // real kube-apiserver (which offers h2 in ALPN, as every Go server does).
@@ -209,4 +212,36 @@ test('http2: a connection that stops answering is found by PING and replaced', a
   console.log(`# unanswered PING noticed after ${noticedMs} ms`);
   assert.ok((await c.list(configMaps, { namespace: ns })).items.length === 1, 'the next request works on a new session');
   assert.equal(await metricValue(registry, 'flotilla_api_http2_sessions_opened_total'), 2);
+});
+
+test('plain http:// (kubectl proxy): auto speaks HTTP/1.1, as client-go; http2 insists on HTTP/2 and fails', async (t) => {
+  const { kubectl } = await ensureControlPlaneBinaries();
+  const proxy = spawn(kubectl, ['--kubeconfig', cp.adminKubeconfig, 'proxy', '--port=0', '--address=127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => {
+    proxy.kill();
+  });
+  let output = '';
+  proxy.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  const port = await waitFor(() => /Starting to serve on 127\.0\.0\.1:(\d+)/.exec(output)?.[1], { timeoutMs: 20_000, description: 'kubectl proxy to listen' });
+  const viaProxy = (transport: ApiTransport): KubeClient => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      // client-node refuses http:// unless TLS verification is off (there is no TLS to verify).
+      clusters: [{ name: 'proxy', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'anonymous' }],
+      contexts: [{ name: 'proxy', cluster: 'proxy', user: 'anonymous' }],
+      currentContext: 'proxy',
+    });
+    const c = new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }), transport });
+    clients.push(c);
+    return c;
+  };
+  const auto = viaProxy('auto');
+  assert.ok((await auto.list(builtinTypes.namespace)).items.some((n) => n.metadata.name === 'default'));
+  assert.equal(await auto.connection.protocol(), 'http/1.1');
+  const insisting = viaProxy('http2');
+  await assert.rejects(insisting.list(builtinTypes.namespace, { timeoutMs: 10_000 }), (err: Error & { code?: string }) => {
+    console.log(`# http2 over http:// to an HTTP/1.1-only server: ${err.code}: ${err.message}`);
+    return err.code === 'ECONNRESET' && /HTTP\/2/.test(err.message);
+  });
 });
