@@ -241,20 +241,21 @@ export class Http2Sessions {
         ...(servername ? { servername } : {}),
         ALPNProtocols: alpn === 'require' ? ['h2'] : ['h2', 'http/1.1'],
       });
+      const notNegotiated = (chosen: string, cause?: unknown): Error =>
+        Object.assign(new Error(`${this.#authority} did not negotiate HTTP/2 (ALPN: ${chosen}); set api.transport to auto or http1`, { cause }), {
+          code: 'ERR_HTTP2_NOT_NEGOTIATED',
+        });
+      const onError = (err: Error & { code?: string }): void =>
+        // A server that knows ALPN but not h2 ends the handshake with this alert (Go's and Node's do).
+        reject(err.code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL' ? notNegotiated('no protocol in common', err) : err);
       onTimeout(() => socket.destroy(connectTimeout(this.#authority)));
-      socket.once('error', reject);
+      socket.once('error', onError);
       socket.once('secureConnect', () => {
-        socket.off('error', reject);
+        socket.off('error', onError);
         if (socket.alpnProtocol === 'h2') return resolve(socket);
         socket.destroy();
         const chosen = socket.alpnProtocol || 'none';
-        reject(
-          alpn === 'prefer'
-            ? new Http1Negotiated(`${this.#authority} chose ${chosen} in ALPN`)
-            : Object.assign(new Error(`${this.#authority} did not negotiate HTTP/2 (ALPN: ${chosen}); set api.transport to auto or http1`), {
-                code: 'ERR_HTTP2_NOT_NEGOTIATED',
-              }),
-        );
+        reject(alpn === 'prefer' ? new Http1Negotiated(`${this.#authority} chose ${chosen} in ALPN`) : notNegotiated(chosen));
       });
     });
   }
