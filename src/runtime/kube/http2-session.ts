@@ -325,6 +325,13 @@ function acquireUnlessAborted(sessions: Http2Sessions, signal: AbortSignal | und
   });
 }
 
+const UNSENT = Symbol('unsent');
+const MAX_UNSENT_ATTEMPTS = 3;
+
+function markUnsent(err: Error): Error {
+  return Object.assign(err, { [UNSENT]: true });
+}
+
 /** Requests as streams on the shared sessions. */
 export class Http2Sender implements HttpSender {
   readonly protocol: WireProtocol = 'h2';
@@ -334,7 +341,23 @@ export class Http2Sender implements HttpSender {
     this.sessions = sessions;
   }
 
+  /**
+   * As Go's transport does, a request the server provably never processed
+   * (its stream refused, or the session gone before the stream began, as
+   * when kube-apiserver sends GOAWAY while shutting down) goes again on a
+   * fresh session, whatever its method; other failures are the caller's.
+   */
   async send(request: RawRequest): Promise<RawResponse> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#sendOnce(request);
+      } catch (err) {
+        if (attempt >= MAX_UNSENT_ATTEMPTS || !(err as { [UNSENT]?: boolean })[UNSENT] || request.signal?.aborted) throw err;
+      }
+    }
+  }
+
+  async #sendOnce(request: RawRequest): Promise<RawResponse> {
     const { signal, body } = request;
     if (signal?.aborted) throw abortReason(signal);
     const { session, done } = await acquireUnlessAborted(this.sessions, signal);
@@ -344,8 +367,11 @@ export class Http2Sender implements HttpSender {
         stream = session.request(http2RequestHeaders(request.method, request.url, request.headers, body?.length), { endStream: !body });
       } catch (err) {
         done();
-        return reject(http2Failure(err));
+        const code = (err as { code?: unknown }).code;
+        const failure = http2Failure(err);
+        return reject(code === 'ERR_HTTP2_GOAWAY_SESSION' || code === 'ERR_HTTP2_INVALID_SESSION' ? markUnsent(failure) : failure);
       }
+      const refused = (failure: Error): Error => (stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM ? markUnsent(failure) : failure);
       let answered = false;
       const cancel = (): void => stream.close(http2.constants.NGHTTP2_CANCEL);
       const onAbort = (): void => {
@@ -359,10 +385,10 @@ export class Http2Sender implements HttpSender {
       stream.on('close', () => {
         done();
         signal?.removeEventListener('abort', onAbort);
-        if (!answered) reject(connectionReset(`HTTP/2 stream closed before an answer (code ${stream.rstCode})`));
+        if (!answered) reject(refused(connectionReset(`HTTP/2 stream closed before an answer (code ${stream.rstCode})`)));
       });
       stream.on('error', (err) => {
-        if (!answered) reject(http2Failure(err));
+        if (!answered) reject(refused(http2Failure(err)));
       });
       stream.on('response', (headers) => {
         answered = true;
