@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { WatchEvent } from './api-types.ts';
 import { buildUrl } from './connection.ts';
+import type { RawResponse } from './http-sender.ts';
 import type { KubeObject } from './resource.ts';
 import { parseRetryAfter, toApiError } from './responses.ts';
 import type { RestTransport } from './rest-transport.ts';
@@ -39,7 +40,7 @@ export async function streamWatch<T extends KubeObject>(
     idleTimeoutMs,
   );
   try {
-    let res;
+    let res: RawResponse;
     try {
       res = await conn.sender.send({
         method: 'GET',
