@@ -51,6 +51,7 @@ import type { Registry } from 'prom-client';
 import { Label, WORKSPACE_LABEL_VALUE } from '../src/api/constants.ts';
 import { createRegistry } from '../src/observability/metrics.ts';
 import { KubeClient, PatchType, type WatchEvent } from '../src/runtime/kube/client.ts';
+import { BENCH_TOOL_TRANSPORT } from './lib/api-transport.ts';
 import { builtinTypes, type KubeObject, type ResourceType } from '../src/runtime/kube/resource.ts';
 import { Reflector } from '../src/runtime/informer/reflector.ts';
 import { Store } from '../src/runtime/informer/store.ts';
@@ -205,7 +206,7 @@ class ReflectorSet {
     if (!this.clients[i]) {
       const registry = createRegistry({ defaultMetrics: false });
       this.registries[i] = registry;
-      this.clients[i] = new KubeClient({ kubeConfig: loadKubeConfig(this.#kubeconfig), registry, userAgent: 'flotilla-bench' });
+      this.clients[i] = new KubeClient({ kubeConfig: loadKubeConfig(this.#kubeconfig), registry, userAgent: 'flotilla-bench', transport: BENCH_TOOL_TRANSPORT });
     }
     return { client: this.clients[i] as KubeClient, registry: this.registries[i] as Registry };
   }

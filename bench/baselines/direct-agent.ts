@@ -38,6 +38,7 @@ import { createRegistry } from '../../src/observability/metrics.ts';
 import { Reflector } from '../../src/runtime/informer/reflector.ts';
 import { Store } from '../../src/runtime/informer/store.ts';
 import { KubeClient, PatchType } from '../../src/runtime/kube/client.ts';
+import { BASELINE_TRANSPORT } from '../lib/api-transport.ts';
 import { builtinTypes, type KubeObject, type ResourceType } from '../../src/runtime/kube/resource.ts';
 import { Limiter, log } from './runtime.ts';
 import { serveBaselineEndpoints, stopRequested } from '../lib/baseline-server.ts';
@@ -60,8 +61,8 @@ const agentNamespace = values['agent-namespace'];
 const limiter = new Limiter(Number(values.concurrency));
 
 const registry = createRegistry({ defaultMetrics: true });
-const upstream = new KubeClient({ kubeConfig: loadKubeConfig(values['upstream-kubeconfig']), registry, qps: 0, userAgent: `bench-${CONTROLLER}`, fieldManager: FIELD_MANAGER });
-const downstream = new KubeClient({ kubeConfig: loadKubeConfig(values.kubeconfig), registry, qps: 0, userAgent: `bench-${CONTROLLER}`, fieldManager: FIELD_MANAGER });
+const upstream = new KubeClient({ kubeConfig: loadKubeConfig(values['upstream-kubeconfig']), registry, qps: 0, userAgent: `bench-${CONTROLLER}`, fieldManager: FIELD_MANAGER, transport: BASELINE_TRANSPORT });
+const downstream = new KubeClient({ kubeConfig: loadKubeConfig(values.kubeconfig), registry, qps: 0, userAgent: `bench-${CONTROLLER}`, fieldManager: FIELD_MANAGER, transport: BASELINE_TRANSPORT });
 const depth = new Gauge({ name: 'workqueue_depth', help: 'BundleDeployments waiting.', labelNames: ['name'], registers: [registry] });
 const active = new Gauge({ name: 'controller_runtime_active_workers', help: 'Deployments running.', labelNames: ['controller'], registers: [registry] });
 const reconciles = new Counter({ name: 'controller_runtime_reconcile_total', help: 'Deployments by result.', labelNames: ['controller', 'result'], registers: [registry] });

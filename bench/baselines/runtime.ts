@@ -19,6 +19,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { KindResources } from '../../src/api/kinds.ts';
 import { createRegistry } from '../../src/observability/metrics.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
+import { BASELINE_TRANSPORT } from '../lib/api-transport.ts';
 import { builtinTypes, type KubeObject, type ResourceType } from '../../src/runtime/kube/resource.ts';
 import { Reflector } from '../../src/runtime/informer/reflector.ts';
 import { Store } from '../../src/runtime/informer/store.ts';
@@ -80,7 +81,7 @@ export interface BaselineRuntime {
 
 export async function startBaselineRuntime(name: string, args: BaselineArgs): Promise<BaselineRuntime> {
   const registry = createRegistry({ defaultMetrics: true });
-  const client = new KubeClient({ kubeConfig: loadKubeConfig(args.kubeconfig), registry, qps: args.qps, burst: args.burst, userAgent: `bench-${name}`, fieldManager: `bench-${name}` });
+  const client = new KubeClient({ kubeConfig: loadKubeConfig(args.kubeconfig), registry, qps: args.qps, burst: args.burst, userAgent: `bench-${name}`, fieldManager: `bench-${name}`, transport: BASELINE_TRANSPORT });
   const stores = {
     namespaces: new Store<KubeObject>(),
     clusters: new Store<KubeObject>(),

@@ -28,6 +28,7 @@ import { DEFAULT_AGENT_NAMESPACE } from '../../src/registration/names.ts';
 import { ApplySetKeys } from '../../src/agent/apply/types.ts';
 import { ApiError } from '../../src/runtime/errors.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
+import { BENCH_TOOL_TRANSPORT } from './api-transport.ts';
 import { Reflector } from '../../src/runtime/informer/reflector.ts';
 import { Store } from '../../src/runtime/informer/store.ts';
 import { builtinTypes, type KubeObject } from '../../src/runtime/kube/resource.ts';
@@ -62,7 +63,7 @@ export async function startDownstream(log: (line: string) => void): Promise<Down
   log('starting the flip cluster\'s downstream control plane (etcd + kube-apiserver)');
   const cp = await startControlPlane({ controllerManager: false });
   const kc = loadKubeConfig(cp.adminKubeconfig);
-  const admin = new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }), userAgent: 'flotilla-bench' });
+  const admin = new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }), userAgent: 'flotilla-bench', transport: BENCH_TOOL_TRANSPORT });
   return {
     cp,
     admin,

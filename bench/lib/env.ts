@@ -8,6 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRegistry } from '../../src/observability/metrics.ts';
 import { KubeClient } from '../../src/runtime/kube/client.ts';
+import { BENCH_TOOL_TRANSPORT } from './api-transport.ts';
 import { applyManifests, loadKubeConfig } from '../../src/controlplane/manifests.ts';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { REPO_ROOT, startPlacementEnv } from '../../test/support/flotilla.ts';
@@ -66,7 +67,7 @@ export async function startBenchEnv(options: { kubeconfig?: string | undefined; 
     const crdDir = join(REPO_ROOT, 'config/crd/bases');
     const crds = readdirSync(crdDir).filter((f) => f.endsWith('.yaml')).sort().map((f) => readFileSync(join(crdDir, f), 'utf8')).join('\n---\n');
     await applyManifests(kc, crds);
-    const admin = new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }), userAgent: 'flotilla-bench' });
+    const admin = new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }), userAgent: 'flotilla-bench', transport: BENCH_TOOL_TRANSPORT });
     const version = await admin.request<{ gitVersion?: string }>({ verb: 'get', method: 'GET', path: '/version', resource: 'version' });
     return {
       admin,

@@ -69,6 +69,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     qps: config.agent.downstreamQps,
     burst: config.agent.downstreamBurst,
     requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+    transport: config.api.transport,
     userAgent: 'flotilla-agent',
     fieldManager: AGENT_FIELD_MANAGER,
   });
@@ -101,6 +102,7 @@ export async function startAgent(opts: StartAgentOptions): Promise<RunningAgent>
     qps: config.agent.downstreamQps,
     burst: config.agent.downstreamBurst,
     requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+    transport: config.api.transport,
     userAgent: 'flotilla-agent',
     fieldManager: AGENT_FIELD_MANAGER,
   });

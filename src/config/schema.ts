@@ -24,6 +24,7 @@ import {
   LABEL_VALUE_MAX_LENGTH,
   LABEL_VALUE_PATTERN,
 } from '../api/patterns.ts';
+import { DEFAULT_API_TRANSPORT } from '../runtime/kube/http-sender.ts';
 
 export const HOT_RELOAD_ANNOTATION = 'x-hot-reload';
 export const CONSTRAINT_ANNOTATION = 'x-constraint';
@@ -281,6 +282,12 @@ const ApiSchema = Type.Object(
       maximum: 100_000,
       default: 500,
       description: 'Objects per page in a paginated LIST (client-go\'s reflector uses 500).',
+    }),
+    // Spelled out (not API_TRANSPORTS) so the field keeps its literal type; a unit test keeps the two equal.
+    transport: Type.Enum(['auto', 'http2', 'http1'], {
+      default: DEFAULT_API_TRANSPORT,
+      description:
+        'HTTP version spoken to the API server (the controller\'s and the agent\'s clients). `auto`: HTTP/2 when the server offers it in TLS ALPN, as client-go does (one connection per API server, requests and watches multiplexed on it, PINGed every 30 s), HTTP/1.1 when it does not or the server URL is plain http://. `http2`: HTTP/2 only; a server that does not negotiate it fails every request (an http:// server is spoken to in HTTP/2 without TLS). `http1`: HTTP/1.1 over a pool of keep-alive connections (up to 256), the fallback. Needs a restart.',
     }),
   },
   { ...section, description: 'Kubernetes API client settings.', [HOT_RELOAD_ANNOTATION]: false },

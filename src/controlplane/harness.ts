@@ -95,6 +95,12 @@ export interface ControlPlane {
   pauseEtcd(): void;
   resumeEtcd(): void;
   /**
+   * SIGSTOP kube-apiserver: its connections stay open but nothing answers,
+   * not even an HTTP/2 PING, as with a peer that vanished without a FIN.
+   */
+  pauseApiServer(): void;
+  resumeApiServer(): void;
+  /**
    * Physically compact etcd history; returns the compaction revision, which
    * is greater than any resourceVersion seen before the call. Recorded as the
    * API server's own compactor records it, so
@@ -486,6 +492,14 @@ function buildControlPlane(parts: Assembled): ControlPlane {
     resumeEtcd() {
       assertRunning();
       component('etcd').signal('SIGCONT');
+    },
+    pauseApiServer() {
+      assertRunning();
+      component('kube-apiserver').signal('SIGSTOP');
+    },
+    resumeApiServer() {
+      assertRunning();
+      component('kube-apiserver').signal('SIGCONT');
     },
     async compactEtcd() {
       assertRunning();

@@ -121,6 +121,7 @@ export class Manager {
       qps: config.api.qps,
       burst: config.api.burst,
       requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+      transport: config.api.transport,
       // The API server's answers steer the limit on reconciles in flight.
       flowControl: new ApiFlowControl(this.actors.inFlightLimit),
     });
@@ -159,6 +160,7 @@ export class Manager {
           registry: this.registry,
           logger: componentLogger(this.log, 'metrics-auth-client'),
           requestTimeoutMs: config.api.requestTimeoutSeconds * 1000,
+          transport: config.api.transport,
           userAgent: 'flotilla-metrics-auth',
         })
       : undefined;
@@ -254,6 +256,7 @@ export class Manager {
       registry: this.registry,
       logger: componentLogger(this.log, 'event-client'),
       requestTimeoutMs: this.#config.api.requestTimeoutSeconds * 1000,
+      transport: this.#config.api.transport,
     });
     this.#eventBudget ??= new EventBudget({
       underPressure: () => {

@@ -6,12 +6,15 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AuthorizationV1Api, CoreV1Api, RbacAuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { AuthorizationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { defaultConfig } from '../../src/config/index.ts';
 import type { FlotillaConfig } from '../../src/config/schema.ts';
 import { startControlPlane, type ControlPlane } from '../../src/controlplane/harness.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { Manager } from '../../src/runtime/manager.ts';
+import { KubeClient } from '../../src/runtime/kube/client.ts';
+import type { ApiTransport } from '../../src/runtime/kube/http-sender.ts';
+import { createRegistry } from '../../src/observability/metrics.ts';
 import { REPO_ROOT, startPlacementEnv, type FlotillaProcess, type PlacementEnv } from '../support/flotilla.ts';
 import { applyManifests, loadKubeConfig, parseManifests, waitFor } from '../support/kube.ts';
 import { parseMetrics } from '../support/metrics.ts';
@@ -136,6 +139,35 @@ test('no token or an unknown token: 401', async () => {
   assert.equal((await httpsGet(flotilla.metricsUrl, 'not-a-token')).status, 401);
   // A token of another issuer's format is rejected by the API server's TokenReview too.
   assert.equal((await httpsGet(flotilla.metricsUrl, `${tokens.reader.slice(0, -4)}AAAA`)).status, 401);
+});
+
+test('api.transport against an HTTPS server without h2 in ALPN (this one): auto falls back to HTTP/1.1, http2 refuses', async () => {
+  const origin = new URL(flotilla.metricsUrl).origin;
+  const clientOf = (transport: ApiTransport): KubeClient => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'metrics', server: origin, skipTLSVerify: true }], // self-signed
+      users: [{ name: 'anonymous' }],
+      contexts: [{ name: 'metrics', cluster: 'metrics', user: 'anonymous' }],
+      currentContext: 'metrics',
+    });
+    return new KubeClient({ kubeConfig: kc, registry: createRegistry({ defaultMetrics: false }), transport });
+  };
+  const scrape = { verb: 'get', method: 'GET', path: '/metrics', resource: 'metrics' } as const;
+  const auto = clientOf('auto');
+  try {
+    // An HTTP answer (401: no token) came back, over HTTP/1.1.
+    await assert.rejects(auto.request(scrape), (err: { statusCode?: number }) => err.statusCode === 401);
+    assert.equal(await auto.connection.protocol(), 'http/1.1');
+  } finally {
+    await auto.close();
+  }
+  const insisting = clientOf('http2');
+  try {
+    await assert.rejects(insisting.request(scrape), (err: Error & { code?: string }) => err.code === 'ERR_HTTP2_NOT_NEGOTIATED' && /api\.transport/.test(err.message));
+  } finally {
+    await insisting.close();
+  }
 });
 
 test('a valid token without get on /metrics: 403, naming the user', async () => {

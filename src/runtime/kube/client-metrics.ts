@@ -23,6 +23,8 @@ export interface ClientMetrics {
   retries: Counter<'code' | 'verb' | 'host'>;
   apiRequests: Counter<'verb' | 'resource' | 'code'>;
   apiInFlight: Gauge<'verb' | 'resource'>;
+  connectionInfo: Gauge<'host' | 'protocol'>;
+  http2Sessions: Counter<'host'>;
 }
 
 /** client-go's request and rate-limiter latency buckets. */
@@ -71,6 +73,18 @@ export function clientMetrics(registry: Registry): ClientMetrics {
       name: 'flotilla_api_requests_in_flight',
       help: 'API requests in flight by Kubernetes verb and resource; verb="watch" counts the open WATCH streams.',
       labelNames: ['verb', 'resource'],
+      registers: [registry],
+    }),
+    connectionInfo: new Gauge({
+      name: 'flotilla_api_connection_info',
+      help: 'The protocol the API client speaks to each API server (api.transport): 1 per host and protocol in use, h2 or http/1.1.',
+      labelNames: ['host', 'protocol'],
+      registers: [registry],
+    }),
+    http2Sessions: new Counter({
+      name: 'flotilla_api_http2_sessions_opened_total',
+      help: 'HTTP/2 connections (sessions) opened to each API server. Requests and watches share one; a rise means sessions were lost (GOAWAY, resets, unanswered PINGs) and reopened.',
+      labelNames: ['host'],
       registers: [registry],
     }),
   };

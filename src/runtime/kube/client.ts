@@ -13,6 +13,8 @@ import {
 } from './api-types.ts';
 import { clientMetrics } from './client-metrics.ts';
 import { ApiConnection } from './connection.ts';
+import type { ApiTransport } from './http-sender.ts';
+import type { Http2Health } from './http2-session.ts';
 import type { RequestFlowControl } from './flow-control.ts';
 import type { ListerWatcher, ObjectReader, ObjectWriter } from './interfaces.ts';
 import { RestTransport } from './rest-transport.ts';
@@ -60,22 +62,29 @@ export interface KubeClientOptions {
   maxThrottleRetries?: number;
   /** Told every answer, may hold attempts back (see flow-control.ts). */
   flowControl?: RequestFlowControl;
+  /** HTTP version to speak (`api.transport`); DEFAULT_API_TRANSPORT when absent. */
+  transport?: ApiTransport | undefined;
+  /** HTTP/2 PING interval and timeout (client-go's 30 s and 15 s when absent). */
+  http2Health?: Http2Health | undefined;
 }
 
 export class KubeClient implements ListerWatcher, ObjectReader, ObjectWriter {
-  readonly #connection: ApiConnection;
+  /** The connection to the API server (protocol in use; reset() for fault-injection tests). */
+  readonly connection: ApiConnection;
   readonly #limiter: TokenBucket;
   readonly #transport: RestTransport;
   readonly fieldManager: string;
 
   constructor(opts: KubeClientOptions) {
-    this.#connection = new ApiConnection(opts.kubeConfig);
+    const metrics = clientMetrics(opts.registry);
+    const logger = opts.logger ?? silentLogger;
+    this.connection = new ApiConnection(opts.kubeConfig, { transport: opts.transport, logger, metrics, http2Health: opts.http2Health });
     this.#limiter = new TokenBucket({ qps: opts.qps ?? 0, burst: opts.burst ?? 1 });
     this.#transport = new RestTransport({
-      connection: this.#connection,
+      connection: this.connection,
       limiter: this.#limiter,
-      metrics: clientMetrics(opts.registry),
-      logger: opts.logger ?? silentLogger,
+      metrics,
+      logger,
       requestTimeoutMs: opts.requestTimeoutMs ?? 60_000,
       userAgent: opts.userAgent ?? 'flotilla',
       maxThrottleRetries: opts.maxThrottleRetries ?? 10,
@@ -85,7 +94,7 @@ export class KubeClient implements ListerWatcher, ObjectReader, ObjectWriter {
   }
 
   get server(): string {
-    return this.#connection.server;
+    return this.connection.server;
   }
 
   /** Whether the client-side rate limit is holding requests back now (never when `qps` is 0). */
@@ -97,9 +106,9 @@ export class KubeClient implements ListerWatcher, ObjectReader, ObjectWriter {
     this.#limiter.setLimits(qps, burst);
   }
 
-  /** Closes idle keep-alive sockets (in-flight requests finish). */
+  /** Lets the connections go: idle keep-alive sockets close, HTTP/2 sessions take no new streams. */
   async close(): Promise<void> {
-    await this.#connection.close();
+    await this.connection.close();
   }
 
   async request<T>(spec: RequestSpec): Promise<T> {

@@ -20,7 +20,7 @@ export interface RestTransportOptions {
   flowControl?: RequestFlowControl | undefined;
 }
 
-interface RawResponse {
+interface BufferedResponse {
   status: number;
   body: string;
   retryAfterSeconds: number | undefined;
@@ -89,7 +89,7 @@ export class RestTransport {
    * before a retry's wait, so a request sleeping out a Retry-After holds no
    * place that another could use.
    */
-  async #attempt(spec: RequestSpec): Promise<RawResponse> {
+  async #attempt(spec: RequestSpec): Promise<BufferedResponse> {
     const admission = this.#flow?.admit(spec);
     const release = admission === undefined ? undefined : await admission;
     try {
@@ -99,7 +99,7 @@ export class RestTransport {
     }
   }
 
-  async #send(spec: RequestSpec): Promise<RawResponse> {
+  async #send(spec: RequestSpec): Promise<BufferedResponse> {
     const conn = await this.admit(spec.method);
     const url = buildUrl(conn.baseUrl, spec.path, spec.query);
     const payload =
@@ -110,34 +110,20 @@ export class RestTransport {
     const started = performance.now();
     const ended = this.metrics.started(spec.verb, spec.resource);
     try {
-      const res = await new Promise<RawResponse>((resolve, reject) => {
-        const req = conn.transport.request(
-          url,
-          {
-            method: spec.method,
-            agent: conn.agent,
-            signal,
-            headers: {
-              ...this.headers(conn),
-              ...(payload ? { 'Content-Type': spec.contentType ?? 'application/json', 'Content-Length': payload.length } : {}),
-            },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('error', reject);
-            res.on('end', () =>
-              resolve({
-                status: res.statusCode ?? 0,
-                body: Buffer.concat(chunks).toString('utf8'),
-                retryAfterSeconds: parseRetryAfter(res.headers['retry-after']),
-              }),
-            );
-          },
-        );
-        req.on('error', reject);
-        req.end(payload);
+      const answer = await conn.sender.send({
+        method: spec.method,
+        url,
+        signal,
+        headers: payload ? { ...this.headers(conn), 'Content-Type': spec.contentType ?? 'application/json' } : this.headers(conn),
+        body: payload,
       });
+      const chunks: Buffer[] = [];
+      await answer.read((c) => chunks.push(c));
+      const res: BufferedResponse = {
+        status: answer.status,
+        body: Buffer.concat(chunks).toString('utf8'),
+        retryAfterSeconds: parseRetryAfter(answer.headers['retry-after']),
+      };
       if (res.status === 401) this.connection.invalidate();
       this.metrics.completed(spec.verb, spec.method, spec.resource, res.status);
       this.#flow?.observe({ verb: spec.verb, resource: spec.resource, status: res.status, startedAt: started, latencyMs: performance.now() - started });

@@ -1,5 +1,7 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { WatchEvent } from './api-types.ts';
 import { buildUrl } from './connection.ts';
+import type { RawResponse } from './http-sender.ts';
 import type { KubeObject } from './resource.ts';
 import { parseRetryAfter, toApiError } from './responses.ts';
 import type { RestTransport } from './rest-transport.ts';
@@ -31,64 +33,46 @@ export async function streamWatch<T extends KubeObject>(
   const url = buildUrl(conn.baseUrl, request.path, request.query);
   const started = performance.now();
   const ended = metrics.started('watch', resource);
+  // Silence for idleTimeoutMs cancels the request, or its body once answered.
+  const idle = new AbortController();
+  const idleTimer = setTimeout(
+    () => idle.abort(Object.assign(new Error(`watch ${resource}: no data for ${idleTimeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    idleTimeoutMs,
+  );
   try {
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const finish = (err?: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(idle);
-        signal?.removeEventListener('abort', onAbort);
-        if (err === undefined) resolve();
-        else reject(err);
-      };
-      let idle: NodeJS.Timeout = setTimeout(() => {}, 0);
-      const req = conn.transport.request(url, { method: 'GET', agent: conn.agent, headers: transport.headers(conn) }, (res) => {
-        const status = res.statusCode ?? 0;
-        metrics.completed('watch', 'GET', resource, status);
-        metrics.latency('GET', (performance.now() - started) / 1000);
-        if (status !== 200) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', finish);
-          res.on('end', () =>
-            finish(
-              toApiError({ verb: 'watch', resource }, status, Buffer.concat(chunks).toString('utf8'), parseRetryAfter(res.headers['retry-after'])),
-            ),
-          );
-          return;
-        }
-        const decoder = new WatchDecoder<T>(resource);
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          idle.refresh();
-          try {
-            decoder.push(chunk, onEvent);
-          } catch (err) {
-            req.destroy();
-            finish(err);
-          }
-        });
-        res.on('error', finish);
-        res.on('aborted', () => finish(Object.assign(new Error(`watch ${resource}: stream aborted`), { code: 'ECONNRESET' })));
-        res.on('end', () => finish());
+    let res: RawResponse;
+    try {
+      res = await conn.sender.send({
+        method: 'GET',
+        url,
+        headers: transport.headers(conn),
+        signal: signal ? AbortSignal.any([signal, idle.signal]) : idle.signal,
       });
-      idle = setTimeout(() => {
-        req.destroy(Object.assign(new Error(`watch ${resource}: no data for ${idleTimeoutMs} ms`), { code: 'ETIMEDOUT' }));
-      }, idleTimeoutMs);
-      const onAbort = (): void => {
-        req.destroy();
-        finish();
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (signal?.aborted) onAbort();
-      req.on('error', (err) => {
-        if (!settled) metrics.completed('watch', 'GET', resource, '<error>');
-        finish(err);
+    } catch (err) {
+      if (signal?.aborted) return;
+      metrics.completed('watch', 'GET', resource, '<error>');
+      throw err;
+    }
+    metrics.completed('watch', 'GET', resource, res.status);
+    metrics.latency('GET', (performance.now() - started) / 1000);
+    try {
+      if (res.status !== 200) {
+        const chunks: Buffer[] = [];
+        await res.read((c) => chunks.push(c));
+        throw toApiError({ verb: 'watch', resource }, res.status, Buffer.concat(chunks).toString('utf8'), parseRetryAfter(res.headers['retry-after']));
+      }
+      const decoder = new WatchDecoder<T>(resource);
+      const text = new StringDecoder('utf8');
+      await res.read((chunk) => {
+        idleTimer.refresh();
+        decoder.push(text.write(chunk), onEvent);
       });
-      req.end();
-    });
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw err;
+    }
   } finally {
+    clearTimeout(idleTimer);
     ended();
   }
 }

@@ -65,6 +65,9 @@ test('API server restart: watches re-established, a change made while it was dow
   const openWatches = (m: Metrics) => m.groupBy('flotilla_api_requests_total', ['resource'], { verb: 'watch', code: '200' });
   const watchesBefore = openWatches(metricsBefore);
   assert.equal(Object.keys(watchesBefore).length, 7, `seven informers watch (${JSON.stringify(watchesBefore)})`);
+  // The default api.transport (auto) speaks HTTP/2 to kube-apiserver.
+  assert.ok(metricsBefore.sum('flotilla_api_connection_info', { protocol: 'h2' }) >= 1, 'the controller speaks HTTP/2');
+  assert.equal(metricsBefore.sum('flotilla_api_connection_info', { protocol: 'http/1.1' }), 0);
 
   const prober = new HealthProber(proc.healthUrl).start('down');
   const stoppingAt = Date.now();
@@ -129,6 +132,8 @@ test('API server restart: watches re-established, a change made while it was dow
   const identity = compareIdentities(idsBefore, await listAll(admin, T.BundleDeployment));
   assert.deepEqual(identity, { deleted: [], recreated: [], terminating: [] }, 'no BundleDeployment deleted or recreated');
   assert.equal(delta(metricsBefore, metricsAfter, 'flotilla_writes_total', { kind: 'BundleDeployment', verb: 'delete' }), 0, 'no deletes');
+  // The restart ended the HTTP/2 sessions; requests and watches went on over new ones.
+  assert.ok(delta(metricsBefore, metricsAfter, 'flotilla_api_http2_sessions_opened_total') >= 1, 'new HTTP/2 sessions after the restart');
   const relists = delta(metricsBefore, metricsAfter, 'flotilla_reflector_relists_total');
   const watchErrors = delta(metricsBefore, metricsAfter, 'flotilla_reflector_watch_restarts_total', { reason: ['error', 'expired'] });
   const throttled = delta(metricsBefore, metricsAfter, 'flotilla_api_requests_total', { verb: ['list', 'watch'], code: '429' });

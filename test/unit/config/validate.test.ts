@@ -183,6 +183,11 @@ describe('config validation messages', () => {
       expect: ['workspaces.selector.matchLabel is not a known field (did you mean "matchLabels"?)'],
     },
     {
+      name: 'api transport: unknown HTTP version',
+      yaml: 'api:\n  transport: h2\n',
+      expect: ['api.transport must be one of "auto", "http2", "http1", got "h2"'],
+    },
+    {
       name: 'static mode needs names',
       yaml: 'workspaces:\n  mode: static\n',
       expect: ['workspaces.names must list at least one namespace when workspaces.mode is "static", got []'],
@@ -200,7 +205,7 @@ describe('config validation messages', () => {
     {
       name: 'a scalar where a section is needed',
       yaml: 'api: 5\n',
-      expect: ['api must be a mapping with the fields qps, burst, requestTimeoutSeconds, listPageSize, got 5'],
+      expect: ['api must be a mapping with the fields qps, burst, requestTimeoutSeconds, listPageSize, transport, got 5'],
     },
     {
       name: 'bad bind address port',

@@ -20,7 +20,7 @@ export function documentedMetrics(readme: string): Set<string> {
   const names = new Set<string>();
   for (const [, code] of section.matchAll(/`([^`]+)`/g)) {
     const name = (code ?? '').replace(/\{.*$/, '');
-    if (/^[a-z_][a-z0-9_]*_[a-z0-9_]+$/.test(name) && /_(total|seconds|depth|workers|reconciles|keys|status|flight|objects|threads|limit|bytes|successful|fds|handles)$/.test(name)) names.add(name);
+    if (/^[a-z_][a-z0-9_]*_[a-z0-9_]+$/.test(name) && /_(total|seconds|depth|workers|reconciles|keys|status|flight|objects|threads|limit|bytes|successful|fds|handles|info)$/.test(name)) names.add(name);
   }
   return names;
 }
