@@ -229,6 +229,13 @@ const ConcurrencySchema = Type.Object(
       description:
         'Batches smaller than this many items (e.g. selector × cluster matches) run inline on the main thread instead of in a worker. Measured on a 2-core machine: inline matching costs ~0.095 µs per item; offloading to a worker that holds an index replica costs ~65 µs per round trip plus ~0.017 µs per item of main-thread time, so offloading pays from roughly 800 items. 0 = always offload.',
     }),
+    poolPlacementThreshold: Type.Number({
+      minimum: 0,
+      maximum: 1e9,
+      default: 250,
+      description:
+        'Workspaces with more Clusters than this have each Bundle\'s placement + diff computed in a pool worker, against its replica of the placement records (Cluster labels and state, ClusterGroups, BundleDeployment fields), instead of on the main thread; the main thread then only builds the objects it writes. Measured by bench/pool.ts on a 2-core machine: inline planning costs ~1.8 µs of main-thread time per Cluster, a pooled plan ~60-110 µs plus ~0.2 µs per targeted Cluster (the answer), so offloading pays from about 100 Clusters; the default leaves room for noise. 1e9 = always inline.',
+    }),
     lowPriorityShare: Type.Number({
       minimum: 0,
       maximum: 1,
