@@ -232,9 +232,9 @@ const ConcurrencySchema = Type.Object(
     poolPlacementThreshold: Type.Number({
       minimum: 0,
       maximum: 1e9,
-      default: 250,
+      default: 100,
       description:
-        'Workspaces with more Clusters than this have each Bundle\'s placement + diff computed in a pool worker, against its replica of the placement records (Cluster labels and state, ClusterGroups, BundleDeployment fields), instead of on the main thread; the main thread then only builds the objects it writes. Measured by bench/pool.ts on a 2-core machine: inline planning costs ~1.8 µs of main-thread time per Cluster, a pooled plan ~60-110 µs plus ~0.2 µs per targeted Cluster (the answer), so offloading pays from about 100 Clusters; the default leaves room for noise. 1e9 = always inline.',
+        'Workspaces with more Clusters than this have each Bundle\'s placement + diff computed in a pool worker, against its replica of the placement records (Cluster labels and state, ClusterGroups, the owned fields of BundleDeployments), instead of on the main thread; the main thread then only builds the objects it writes. Measured by bench/placement-pool.ts on a 2-core machine: an inline plan costs the main thread ~2 µs per Cluster of the workspace, a pooled one ~45-80 µs plus ~0.06 µs per targeted Cluster, so offloading pays from ~30-50 Clusters; below 100 inline also wins on latency. 0 = always offload (when the pool has threads); 1e9 = always inline.',
     }),
     lowPriorityShare: Type.Number({
       minimum: 0,

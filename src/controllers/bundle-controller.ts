@@ -2,7 +2,7 @@ import { ConditionStatus, ConditionType, Finalizer, Kind, Label } from '../api/c
 import type { BundleStatus } from '../api/bundle.ts';
 import { contentDigest } from '../api/content-name.ts';
 import { bundleDeploymentID, desiredBundleDeployment, type BundleDeploymentUpdate } from '../placement/bundle-deployments.ts';
-import { mainThreadCpuSeconds } from '../observability/main-thread-metrics.ts';
+import { performance } from 'node:perf_hooks';
 import { plannerFor, type PlacementPlanner } from './placement-planner.ts';
 import { validateBundleResources } from '../placement/bundle-validation.ts';
 import { findCondition, type ConditionUpdate } from '../placement/conditions.ts';
@@ -94,7 +94,9 @@ export class BundleReconciler {
     // Placement + diff run on the planner's records (inline, or in a worker for
     // large workspaces) while the Content is ensured; the main thread then
     // builds only the objects it writes.
-    let mainThreadCpu = -mainThreadCpuSeconds();
+    // Main-thread time of the synchronous parts (wall time: nothing waits inside them; the
+    // thread CPU clock only advances in scheduler ticks, too coarse for one reconcile).
+    let mainThreadMs = -performance.now();
     const pendingPlan = this.#planner.plan({
       bundle: {
         name: bundle.metadata.name,
@@ -105,10 +107,10 @@ export class BundleReconciler {
       },
       ...(validContent ? { contentName: validContent } : {}),
     });
-    mainThreadCpu += mainThreadCpuSeconds();
+    mainThreadMs += performance.now();
     if (validContent) await this.#ensureContent(bundle, validContent, rc.signal);
     const plan = await pendingPlan;
-    mainThreadCpu -= mainThreadCpuSeconds();
+    mainThreadMs -= performance.now();
     const targeted = new Set(plan.desired);
     const problems = [...contentProblems, ...plan.problems];
 
@@ -140,7 +142,7 @@ export class BundleReconciler {
         deploymentID: desiredDeploymentID,
       });
       rollout = rolloutCondition(rolloutPlan, targeted.size, findCondition(bundle.status?.conditions, ConditionType.Rollout) !== undefined);
-      mainThreadCpu += mainThreadCpuSeconds();
+      mainThreadMs += performance.now();
       await forEachLimit(create, WRITE_PARALLELISM, (bd) => ctx.writer.apply(Kind.BundleDeployment, bd as KubeObject, 'TargetMatched', rc.signal));
       await forEachLimit(rolloutPlan.proceed, WRITE_PARALLELISM, (u) =>
         ctx.writer.apply(Kind.BundleDeployment, u.desired as KubeObject, u.changes.some((c) => c.startsWith('spec.')) ? 'SpecChanged' : 'LabelsChanged', rc.signal),
@@ -148,9 +150,9 @@ export class BundleReconciler {
       await this.#deleteAll(remove, 'TargetUnmatched', rc.signal);
       wroteDeployments = create.length + rolloutPlan.proceed.length + remove.length > 0;
     } else {
-      mainThreadCpu += mainThreadCpuSeconds();
+      mainThreadMs += performance.now();
     }
-    this.#planner.observeMainThread(mainThreadCpu);
+    this.#planner.observeMainThread(mainThreadMs / 1000);
 
     const status = computeBundleStatus({
       bundle: { ...bundle, status: withoutStalled(bundle.status) },

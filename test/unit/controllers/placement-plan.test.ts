@@ -114,7 +114,7 @@ describe('placement + diff over replicated records', () => {
     await w.ctx.writer.delete('BundleDeployment', stray, 'Test');
     const plan = await pooled.plan(app1);
     assert.ok(plan.desired.includes('e'));
-    assert.deepEqual(plan.create.sort(), ['a', 'd'].sort(), 'd has its namespace now; a\'s BundleDeployment was deleted by us');
+    assert.deepEqual([...plan.create].sort(), ['a', 'd'], 'd has its namespace now; a\'s BundleDeployment was deleted by us');
     assert.deepEqual(plan.delete, []);
   });
 });
