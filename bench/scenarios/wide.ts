@@ -171,7 +171,11 @@ export async function wide(ctx: ScenarioContext): Promise<ScenarioResult> {
       t0 = performance.now();
       await patchAll((i) => wideTargets(moved[i] ?? [], exists));
       window.ownWrites = w.bundles.length;
-      progress(`${name}: shift — every Bundle swaps one shard (${expected - moved.reduce((n, s, i) => n + Math.min(expectedFor(s), expectedFor(w.shards[i] ?? [])), 0)}+ BundleDeployments to move)`);
+      const moves = moved.reduce((n, s, i) => {
+        const was = w.shards[i] ?? [];
+        return n + expectedFor(s.filter((k) => !was.includes(k))) + expectedFor(was.filter((k) => !s.includes(k)));
+      }, 0);
+      progress(`${name}: shift — every Bundle swaps one shard (${moves} BundleDeployment creates + deletes)`);
       const sh = await until(`${name} shift`, convergedFor(moved), { since: t0, timeoutMs, system: proc, intervalMs: 250 });
       if (sh.ok) await proc.waitForIdle({ stableMs: 2000, timeoutMs: 300_000 });
       const figures = await window.close({ converged: sh.ok, seconds: sh.ok ? sh.seconds : null, ...(sh.ok ? {} : { note: notConvergedNote(sh.seconds, sh.fraction).note }) });
