@@ -6,8 +6,8 @@
  * thread's delta log owns the authoritative store; replicas apply the same
  * deltas through `applyDelta` (index-delta.ts).
  *
- * Values must be structured-clone friendly and are compared by their JSON
- * text: an upsert of an equal value is a no-op and costs no delta.
+ * Values must be plain data (structured-clone friendly) and are compared
+ * structurally: an upsert of an equal value is a no-op and costs no delta.
  */
 
 /** Read access for task functions (the main thread's store, or a worker's replica). */
@@ -24,7 +24,23 @@ export type RecordDump = ReadonlyArray<readonly [string, string, string, unknown
 interface Row {
   readonly partition: string;
   readonly value: unknown;
-  readonly text: string;
+}
+
+/** Structural equality of plain data (objects by own keys in any order, arrays in order). */
+export function plainEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const y = b as unknown[];
+    return a.length === y.length && a.every((v, i) => plainEqual(v, y[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
+  if (keys.length !== Object.keys(y).length) return false;
+  for (const k of keys) if (!Object.hasOwn(y, k) || !plainEqual(x[k], y[k])) return false;
+  return true;
 }
 
 const EMPTY: ReadonlyMap<string, unknown> = new Map();
@@ -54,13 +70,12 @@ export class RecordStore implements RecordReader {
 
   /** False when the record already holds an equal value in the same partition. */
   upsert(table: string, key: string, partition: string, value: unknown): boolean {
-    const text = JSON.stringify(value);
     let rows = this.#rows.get(table);
     if (!rows) this.#rows.set(table, (rows = new Map()));
     const old = rows.get(key);
-    if (old && old.partition === partition && old.text === text) return false;
+    if (old && old.partition === partition && plainEqual(old.value, value)) return false;
     if (old && old.partition !== partition) this.#partitionOf(table, old.partition)?.delete(key);
-    rows.set(key, { partition, value, text });
+    rows.set(key, { partition, value });
     let parts = this.#partitions.get(table);
     if (!parts) this.#partitions.set(table, (parts = new Map()));
     let members = parts.get(partition);

@@ -1,4 +1,4 @@
-import { RecordStore } from '../../../src/runtime/pool/record-store.ts';
+import { plainEqual, RecordStore } from '../../../src/runtime/pool/record-store.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
@@ -225,5 +225,15 @@ describe('RecordStore', () => {
     const copy = RecordStore.fromDump(s.dump());
     assert.deepEqual(copy.get('bd', 'n2/b'), { print: 'y' });
     assert.equal(copy.count, 1);
+  });
+});
+
+describe('plainEqual', () => {
+  it('compares plain data structurally: key order ignored, array order and values not', () => {
+    assert.equal(plainEqual({ a: 1, b: { c: [1, 2] } }, { b: { c: [1, 2] }, a: 1 }), true);
+    assert.equal(plainEqual({ a: [1, 2] }, { a: [2, 1] }), false);
+    assert.equal(plainEqual({ a: 1 }, { a: 1, b: undefined }), false, 'a present key differs from an absent one');
+    assert.equal(plainEqual({ a: null }, { a: {} }), false);
+    assert.equal(plainEqual([], {}), false);
   });
 });
