@@ -93,9 +93,9 @@ export class BundleReconciler {
 
     // Placement + diff run on the planner's records (inline, or in a worker for
     // large workspaces) while the Content is ensured; the main thread then
-    // builds only the objects it writes.
-    // Main-thread time of the synchronous parts (wall time: nothing waits inside them; the
-    // thread CPU clock only advances in scheduler ticks, too coarse for one reconcile).
+    // builds only the objects it writes. `mainThreadMs` sums the wall time of
+    // the step's synchronous parts (nothing waits inside them; the thread CPU
+    // clock only advances in scheduler ticks, too coarse for one reconcile).
     let mainThreadMs = -performance.now();
     const pendingPlan = this.#planner.plan({
       bundle: {
