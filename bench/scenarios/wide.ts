@@ -136,8 +136,10 @@ export async function wide(ctx: ScenarioContext): Promise<ScenarioResult> {
     extra: {},
     notes: [],
   };
-  const systems = ctx.systems.filter((s) => s === 'flotilla');
-  if (systems.length < ctx.systems.length) result.notes.push(`wide measures Flotilla's placement only; skipped: ${ctx.systems.filter((s) => s !== 'flotilla').join(', ')}`);
+  // The baselines have no placement to measure; anything else is Flotilla (or a variant of it).
+  const baselines: readonly string[] = ['direct', 'direct-go', 'naive'];
+  const systems = ctx.systems.filter((s) => !baselines.includes(s));
+  if (systems.length < ctx.systems.length) result.notes.push(`wide measures Flotilla's placement only; skipped: ${ctx.systems.filter((s) => baselines.includes(s)).join(', ')}`);
   if (systems.length === 0) return result;
 
   await convergeWithFlotilla(ctx, `${expected} BundleDeployments and ${w.bundles.length} summaries`, convergedFor(w.shards));
