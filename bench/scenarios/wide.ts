@@ -103,9 +103,7 @@ export async function wide(ctx: ScenarioContext): Promise<ScenarioResult> {
 
   const namespaces = new Map(w.clusters.map((c) => [c, deploymentNamespaceFor(WS, c)]));
   /** Converged for `selection` (each Bundle's shards): exactly those BundleDeployments, and every summary's count. */
-  const convergedFor = (selection: readonly (readonly string[])[]) => () => {
-    let done = 0;
-    let total = 0;
+  const convergedFor = (selection: readonly (readonly string[])[]) => {
     const wanted = new Map<string, Set<string>>();
     w.bundles.forEach((b, i) => {
       for (const s of selection[i] ?? []) for (const c of clustersInShard.get(s) ?? []) {
@@ -114,6 +112,11 @@ export async function wide(ctx: ScenarioContext): Promise<ScenarioResult> {
         set.add(b);
       }
     });
+    return () => convergence(wanted, selection);
+  };
+  const convergence = (wanted: ReadonlyMap<string, ReadonlySet<string>>, selection: readonly (readonly string[])[]) => {
+    let done = 0;
+    let total = 0;
     for (const c of w.clusters) {
       const want = wanted.get(c) ?? new Set<string>();
       const have = observer.stores.BundleDeployment.byIndex('namespace', namespaces.get(c) ?? '');
