@@ -19,6 +19,7 @@ import type { ScenarioContext, ScenarioResult } from './scenarios/common.ts';
 import { labelFlip } from './scenarios/label-flip.ts';
 import { coldStart } from './scenarios/cold-start.ts';
 import { churn } from './scenarios/churn.ts';
+import { wide } from './scenarios/wide.ts';
 
 /** The shipped configuration's defaults, which the agents run with unless told otherwise. */
 const SHIPPED = defaultConfig();
@@ -27,6 +28,7 @@ export const SCENARIOS = {
   'label-flip': { run: labelFlip, defaults: { bundles: 3000, clusters: 10 }, about: 'Fleet #3163: label one more Cluster env=prod; time until its BundleDeployments exist and every summary shows it' },
   'cold-start': { run: coldStart, defaults: { bundles: 500, clusters: 200 }, about: 'clusters × bundles at --selectivity from no BundleDeployments; then restart over the converged world (ready time, writes)' },
   churn: { run: churn, defaults: { bundles: 500, clusters: 200 }, about: 'relabel --rate of the clusters per second for --duration s; lag from change to converged' },
+  wide: { run: wide, defaults: { bundles: 40, clusters: 5000, selectivity: 0.5 }, about: 'many Clusters per Bundle: every selector rewritten (same Clusters), then one shard swapped per Bundle; main-thread ms per Bundle reconcile, event-loop p99 (flotilla only)' },
 } as const;
 export type ScenarioName = keyof typeof SCENARIOS;
 
@@ -51,7 +53,8 @@ ${Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(11)} ${s.about}\
 Options:
   --bundles N          Bundles (label-flip: in repos of 10)
   --clusters N         Clusters (label-flip: already converged ones, plus the one flipped)
-  --selectivity F      cold-start/churn: share of clusters each bundle targets (default 0.2)
+  --selectivity F      cold-start/churn/wide: share of clusters each bundle targets
+                       (default 0.2; wide 0.5, in twentieths: shards of the clusters)
   --rate F             churn: share of clusters relabelled per second (default 0.01)
   --duration S         churn: seconds of churn (default 60)
   --systems LIST       comma-separated, in run order: flotilla,direct,direct-go,naive (default all four)
@@ -67,7 +70,7 @@ Options:
   --timeout S          per-system convergence deadline, flotilla and direct (default 600)
   --naive-timeout S    the naive baseline's deadline, after which it is reported as
                        not converged with its progress and projection (default 300)
-  --seed N             PRNG seed (churn; default 1)
+  --seed N             PRNG seed (churn, wide; default 1)
   --agents             label-flip: also deploy downstream — a downstream control plane for the
                        flip cluster, registered as \`flotilla cluster add\` does, a real
                        \`flotilla agent\` (flotilla) or bench/baselines/direct-agent.ts (direct);
@@ -153,7 +156,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs | 'help' {
   for (const s of systems) if (!known.includes(s)) throw new UsageError(`unknown system ${JSON.stringify(s)}; one of ${known.join(', ')}`);
   for (const name of Object.keys(variants)) if (!systems.includes(name)) throw new UsageError(`--variant ${name} is not in --systems`);
   if (new Set(systems).size !== systems.length || systems.length === 0) throw new UsageError('--systems must list each system at most once');
-  const selectivity = positive('selectivity', v.selectivity, 0.2, { integer: false });
+  const selectivity = positive('selectivity', v.selectivity, 'selectivity' in defaults ? defaults.selectivity : 0.2, { integer: false });
   if (selectivity > 1) throw new UsageError('--selectivity must be in (0, 1]');
   const rate = positive('rate', v.rate, 0.01, { integer: false });
   if (rate > 1) throw new UsageError('--rate must be in (0, 1]');

@@ -47,7 +47,7 @@ export default async function runSelectorTask(envelope: TaskEnvelope): Promise<T
     if (wait) await wait;
     return await replica.runExclusive(async (): Promise<TaskReply> => {
       const seq = replica.seq;
-      const value = await executeTask(replica.index, envelope.task);
+      const value = await executeTask(replica.index, envelope.task, replica.records);
       return { ok: true, seq, value };
     });
   } catch (err) {

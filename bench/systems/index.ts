@@ -26,6 +26,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { deepMerge, testConfig } from '../../test/support/flotilla.ts';
 import type { Metrics } from '../../test/support/metrics.ts';
 import { ensureDirectGoBinary } from '../lib/go-baseline.ts';
+import { histogramQuantileDelta } from '../lib/histogram.ts';
 import { launchSystem, type LaunchWrapper, type SystemProcess } from '../lib/launch.ts';
 import { progress } from '../lib/report.ts';
 
@@ -106,6 +107,7 @@ export interface SystemSpec {
   extra(before: Metrics, after: Metrics): Record<string, number>;
 }
 
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const d = (before: Metrics, after: Metrics, name: string, filter: Parameters<Metrics['sum']>[1] = {}) => after.sum(name, filter) - before.sum(name, filter);
 
 export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
@@ -140,15 +142,30 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
             command: { binary: node, args: [join(ROOT, 'src/main.ts'), '--kubeconfig', kubeconfig, '--config', configPath] },
           });
         },
-        extra: (b, a) => ({
-          reconciles: d(b, a, 'controller_runtime_reconcile_total'),
-          poolTasks: d(b, a, 'flotilla_pool_tasks_total', { path: 'pooled' }),
-          inlineMatches: d(b, a, 'flotilla_pool_tasks_total', { path: 'inline' }),
-          coalescedEvents: d(b, a, 'flotilla_workqueue_coalesced_total'),
-          // The adaptive limit backing off (docs/architecture.md#concurrency): fewer writes in flight.
-          concurrencyLimitDecreases: d(b, a, 'flotilla_reconcile_concurrency_limit_decreases_total'),
-          concurrencyLimitAtEnd: a.sum('flotilla_reconcile_concurrency_limit'),
-        }),
+        extra: (b, a) => {
+          const bundleReconciles = d(b, a, 'controller_runtime_reconcile_total', { controller: 'bundle' });
+          const mainThreadCpuSeconds = d(b, a, 'flotilla_main_thread_cpu_seconds_total');
+          const placementSteps = d(b, a, 'flotilla_bundle_placement_main_thread_seconds_count');
+          return {
+            reconciles: d(b, a, 'controller_runtime_reconcile_total'),
+            bundleReconciles,
+            poolTasks: d(b, a, 'flotilla_pool_tasks_total', { path: 'pooled' }),
+            inlineMatches: d(b, a, 'flotilla_pool_tasks_total', { path: 'inline' }),
+            placementPlansPooled: d(b, a, 'flotilla_placement_plans_total', { path: 'pooled' }),
+            placementPlansInline: d(b, a, 'flotilla_placement_plans_total', { path: 'inline' }),
+            coalescedEvents: d(b, a, 'flotilla_workqueue_coalesced_total'),
+            // The adaptive limit backing off (docs/architecture.md#concurrency): fewer writes in flight.
+            concurrencyLimitDecreases: d(b, a, 'flotilla_reconcile_concurrency_limit_decreases_total'),
+            concurrencyLimitAtEnd: a.sum('flotilla_reconcile_concurrency_limit'),
+            // The main thread's CPU in the window over the Bundle reconciles in it (everything else it did included).
+            mainThreadCpuSeconds: round3(mainThreadCpuSeconds),
+            mainThreadMsPerBundleReconcile: bundleReconciles > 0 ? round3((mainThreadCpuSeconds * 1000) / bundleReconciles) : Number.NaN,
+            // The placement step alone (plan or dispatch, building the objects to write), per Bundle reconcile.
+            placementMainThreadMsMean: placementSteps > 0 ? round3((d(b, a, 'flotilla_bundle_placement_main_thread_seconds_sum') * 1000) / placementSteps) : Number.NaN,
+            eventLoopDelayP99Ms: round3(histogramQuantileDelta(b, a, 'flotilla_event_loop_delay_seconds', 0.99) * 1000),
+            eventLoopDelayMaxBucketMs: round3(histogramQuantileDelta(b, a, 'flotilla_event_loop_delay_seconds', 1) * 1000),
+          };
+        },
       };
     }
     case 'direct-go': {

@@ -230,6 +230,13 @@ const ConcurrencySchema = Type.Object(
       description:
         'Batches smaller than this many items (e.g. selector × cluster matches) run inline on the main thread instead of in a worker. Measured on a 2-core machine: inline matching costs ~0.095 µs per item; offloading to a worker that holds an index replica costs ~65 µs per round trip plus ~0.017 µs per item of main-thread time, so offloading pays from roughly 800 items. 0 = always offload.',
     }),
+    poolPlacementThreshold: Type.Number({
+      minimum: 0,
+      maximum: 1e9,
+      default: 100,
+      description:
+        'Workspaces with more Clusters than this have each Bundle\'s placement + diff computed in a pool worker, against its replica of the placement records (Cluster labels and state, ClusterGroups, the owned fields of BundleDeployments), instead of on the main thread; the main thread then only builds the objects it writes. Measured by bench/placement-pool.ts on a 2-core machine: an inline plan costs the main thread ~2 µs per Cluster of the workspace, a pooled one ~45-80 µs plus ~0.06 µs per targeted Cluster, so offloading pays from ~30-50 Clusters; below 100 inline also wins on latency. 0 = always offload (when the pool has threads); 1e9 = always inline.',
+    }),
     lowPriorityShare: Type.Number({
       minimum: 0,
       maximum: 1,

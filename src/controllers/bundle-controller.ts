@@ -1,14 +1,14 @@
 import { ConditionStatus, ConditionType, Finalizer, Kind, Label } from '../api/constants.ts';
 import type { BundleStatus } from '../api/bundle.ts';
 import { contentDigest } from '../api/content-name.ts';
-import { bundleDeploymentID, desiredBundleDeployment, diffBundleDeployments } from '../placement/bundle-deployments.ts';
+import { bundleDeploymentID, desiredBundleDeployment, type BundleDeploymentUpdate } from '../placement/bundle-deployments.ts';
+import { performance } from 'node:perf_hooks';
+import { plannerFor, type PlacementPlanner } from './placement-planner.ts';
 import { validateBundleResources } from '../placement/bundle-validation.ts';
 import { findCondition, type ConditionUpdate } from '../placement/conditions.ts';
 import { planRollout, rolloutCondition } from '../placement/rollout.ts';
-import { deploymentNamespaceFor } from '../placement/deployment-namespace.ts';
 import type { BundleProblem } from '../placement/problems.ts';
 import { computeBundleStatus, problemStatement, statusEqual } from '../placement/summary.ts';
-import { computePlacement } from '../placement/targeting.ts';
 import { bundleTransitions } from '../placement/transitions.ts';
 import type { ReconcileContext, ReconcileResult } from '../runtime/actors/index.ts';
 import { ignoreAlreadyExists, ignoreNotFound } from '../runtime/errors.ts';
@@ -50,12 +50,14 @@ const VALIDATION_MEMO_SIZE = 2048;
  */
 export class BundleReconciler {
   readonly #ctx: PlacementContext;
+  readonly #planner: PlacementPlanner;
   readonly #validation = new Map<string, readonly BundleProblem[]>();
   /** Content creates in flight, by name: Bundles sharing a Content wait for one create. */
   readonly #contentCreates = new Map<string, Promise<void>>();
 
   constructor(ctx: PlacementContext) {
     this.#ctx = ctx;
+    this.#planner = plannerFor(ctx);
   }
 
   async reconcile(rc: ReconcileContext): Promise<ReconcileResult | void> {
@@ -89,54 +91,73 @@ export class BundleReconciler {
     const contentProblems = this.#validate(bundle, contentName);
     const validContent = contentName !== undefined && contentProblems.length === 0 ? contentName : undefined;
 
-    const clusters = ctx.clusters.store.byIndex(Index.namespace, workspace).filter((c) => !c.metadata.deletionTimestamp);
-    const groups = ctx.clusterGroups.store.byIndex(Index.namespace, workspace);
-    const placement = computePlacement(bundle, clusters, groups);
-    const problems = [...contentProblems, ...placement.problems];
+    // Placement + diff run on the planner's records (inline, or in a worker for
+    // large workspaces) while the Content is ensured; the main thread then
+    // builds only the objects it writes. `mainThreadMs` sums the wall time of
+    // the step's synchronous parts (nothing waits inside them; the thread CPU
+    // clock only advances in scheduler ticks, too coarse for one reconcile).
+    let mainThreadMs = -performance.now();
+    const pendingPlan = this.#planner.plan({
+      bundle: {
+        name: bundle.metadata.name,
+        namespace: workspace,
+        targets: bundle.spec.targets ?? null,
+        options: bundle.spec.options ?? null,
+        paused: bundle.spec.paused === true,
+      },
+      ...(validContent ? { contentName: validContent } : {}),
+    });
+    mainThreadMs += performance.now();
+    if (validContent) await this.#ensureContent(bundle, validContent, rc.signal);
+    const plan = await pendingPlan;
+    mainThreadMs -= performance.now();
+    const targeted = new Set(plan.desired);
+    const problems = [...contentProblems, ...plan.problems];
 
     let desiredDeploymentID: string | undefined;
     let wroteDeployments = false;
     let rollout: ConditionUpdate | undefined;
     if (validContent) {
-      await this.#ensureContent(bundle, validContent, rc.signal);
-      const byName = new Map(clusters.map((c) => [c.metadata.name, c]));
-      const desired = [];
-      for (const name of placement.desired.keys()) {
-        const cluster = byName.get(name)!;
-        // A BundleDeployment can only be written once its Cluster's
-        // deployment namespace exists; the namespace's add event fans out
-        // to this Bundle again.
-        const nsName = deploymentNamespaceFor(workspace, name);
-        const ns = ctx.writer.fresher('Namespace', nsName, ctx.namespaces.store.get(nsName));
-        // Only into the namespace the Cluster owns: never one squatting on its
-        // name (the Cluster reports that conflict), never while it goes.
-        if (!ns || ns.metadata.deletionTimestamp || !PlacementContext.ownsDeploymentNamespace(objectKey(cluster), ns)) continue;
-        desired.push(desiredBundleDeployment({ bundle, cluster, contentName: validContent }));
+      const desiredOn = (clusterName: string) => {
+        const cluster = ctx.clusters.store.get(`${workspace}/${clusterName}`);
+        return cluster && desiredBundleDeployment({ bundle, cluster, contentName: validContent });
+      };
+      const fresh = (key: string) => ctx.writer.fresher(Kind.BundleDeployment, key, ctx.bundleDeployments.store.get(key));
+      // The plan names what changed; a Cluster or BundleDeployment gone since is left to the reconcile its event brings.
+      const create = plan.create.map(desiredOn).filter((bd) => bd !== undefined);
+      const updates: BundleDeploymentUpdate<BundleDeploymentObject>[] = [];
+      for (const u of plan.update) {
+        const have = fresh(u.key);
+        const want = desiredOn(u.cluster);
+        if (have && want) updates.push({ desired: want, existing: have, changes: u.changes });
       }
+      const remove = plan.delete.map(fresh).filter((bd) => bd !== undefined);
       desiredDeploymentID = bundleDeploymentID(bundle, validContent);
-      const pausedClusters = new Set(clusters.filter((c) => c.spec?.paused === true).map((c) => c.metadata.name));
-      const diff = diffBundleDeployments(desired, existing, { bundlePaused: bundle.spec.paused === true, pausedClusters });
       // maxUnavailable holds back updates to a new deployment ID (placement/rollout.ts).
-      const plan = planRollout({
-        updates: diff.update,
-        targetedDeployments: existing.filter((bd) => placement.desired.has(bd.metadata.labels?.[Label.ClusterName] ?? '')),
-        targeted: placement.desired.size,
+      const rolloutPlan = planRollout({
+        updates,
+        targetedDeployments: existing.filter((bd) => targeted.has(bd.metadata.labels?.[Label.ClusterName] ?? '')),
+        targeted: targeted.size,
         maxUnavailable: bundle.spec.rolloutStrategy?.maxUnavailable,
         deploymentID: desiredDeploymentID,
       });
-      rollout = rolloutCondition(plan, placement.desired.size, findCondition(bundle.status?.conditions, ConditionType.Rollout) !== undefined);
-      await forEachLimit(diff.create, WRITE_PARALLELISM, (bd) => ctx.writer.apply(Kind.BundleDeployment, bd as KubeObject, 'TargetMatched', rc.signal));
-      await forEachLimit(plan.proceed, WRITE_PARALLELISM, (u) =>
+      rollout = rolloutCondition(rolloutPlan, targeted.size, findCondition(bundle.status?.conditions, ConditionType.Rollout) !== undefined);
+      mainThreadMs += performance.now();
+      await forEachLimit(create, WRITE_PARALLELISM, (bd) => ctx.writer.apply(Kind.BundleDeployment, bd as KubeObject, 'TargetMatched', rc.signal));
+      await forEachLimit(rolloutPlan.proceed, WRITE_PARALLELISM, (u) =>
         ctx.writer.apply(Kind.BundleDeployment, u.desired as KubeObject, u.changes.some((c) => c.startsWith('spec.')) ? 'SpecChanged' : 'LabelsChanged', rc.signal),
       );
-      await this.#deleteAll(diff.delete, 'TargetUnmatched', rc.signal);
-      wroteDeployments = diff.create.length + plan.proceed.length + diff.delete.length > 0;
+      await this.#deleteAll(remove, 'TargetUnmatched', rc.signal);
+      wroteDeployments = create.length + rolloutPlan.proceed.length + remove.length > 0;
+    } else {
+      mainThreadMs += performance.now();
     }
+    this.#planner.observeMainThread(mainThreadMs / 1000);
 
     const status = computeBundleStatus({
       bundle: { ...bundle, status: withoutStalled(bundle.status) },
-      targetedClusters: placement.desired.keys(),
-      excludedClusters: placement.excluded.size,
+      targetedClusters: plan.desired,
+      excludedClusters: plan.excluded,
       bundleDeployments: existing,
       desiredDeploymentID,
       contentName: validContent,

@@ -14,6 +14,7 @@ import { ClusterFanOut } from './fan-out.ts';
 import { ForbiddenReporter } from './forbidden.ts';
 import { registerInvalidObjectsGauge } from './invalid-objects.ts';
 import { PlacementContext, type Cache } from './placement-context.ts';
+import { PlacementPlanner, registerPlanner } from './placement-planner.ts';
 import { WorkspaceEvents } from './workspace-events.ts';
 import { WorkspaceSet } from './workspaces.ts';
 import type { WrittenKind } from './writer.ts';
@@ -42,6 +43,14 @@ export function registerControllers(manager: Manager): PlacementContext {
   forgetDeleted(Kind.BundleDeployment, ctx.bundleDeployments);
   forgetDeleted(Kind.Content, ctx.contents);
   forgetDeleted('Namespace', ctx.namespaces);
+
+  // The placement records follow the caches (after the forgetting above) and our writes;
+  // large workspaces are planned in the pool's workers against replicas of them.
+  const planner = new PlacementPlanner(ctx, { pool: manager.pool, threshold: manager.config.concurrency.poolPlacementThreshold, registry: manager.registry });
+  registerPlanner(ctx, planner);
+  manager.onConfigChange((change) => {
+    if (change.changed.includes('concurrency.poolPlacementThreshold')) planner.threshold = change.next.concurrency.poolPlacementThreshold;
+  });
 
   const workspaceSet = new WorkspaceSet(
     ctx.workspaces,

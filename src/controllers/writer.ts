@@ -29,6 +29,7 @@ export class Writer {
   readonly #client: WriteClient;
   readonly #recent = new RecentWrites();
   readonly #writes: Counter<'kind' | 'verb' | 'reason'>;
+  readonly #listeners: Array<(kind: WrittenKind, key: string) => void> = [];
 
   constructor(client: WriteClient, registry: Registry) {
     this.#client = client;
@@ -37,6 +38,15 @@ export class Writer {
       help: 'Writes the controllers sent to the API server, by kind, verb (create, apply, patch, delete) and reason (status writes: reason StatusChanged).',
       labelNames: ['kind', 'verb', 'reason'],
     });
+  }
+
+  /**
+   * Called after each write is remembered (its result now shows in
+   * `fresher`): for state derived from what the reconciles read, such as the
+   * pool's placement records, which must see our writes as soon as they do.
+   */
+  onWrite(listener: (kind: WrittenKind, key: string) => void): void {
+    this.#listeners.push(listener);
   }
 
   /** Server-side apply of the fields the controller owns (forced: it is their source of truth). */
@@ -96,6 +106,7 @@ export class Writer {
       ...(signal ? { signal } : {}),
     });
     this.#recent.deleted(`${kind}:${objectKey(obj)}`, obj, groupOf(kind, obj));
+    this.#notify(kind, objectKey(obj));
   }
 
   /**
@@ -134,7 +145,12 @@ export class Writer {
 
   #remember<T extends KubeObject>(kind: WrittenKind, obj: T): T {
     this.#recent.written(`${kind}:${objectKey(obj)}`, obj, groupOf(kind, obj));
+    this.#notify(kind, objectKey(obj));
     return obj;
+  }
+
+  #notify(kind: WrittenKind, key: string): void {
+    for (const listener of this.#listeners) listener(kind, key);
   }
 }
 

@@ -1,6 +1,8 @@
 import {
   Counter,
   Gauge,
+  Histogram,
+  type HistogramConfiguration,
   Registry,
   collectDefaultMetrics,
   type CounterConfiguration,
@@ -39,4 +41,9 @@ export function registeredCounter<T extends string>(registry: Registry, config: 
 /** Like `registeredCounter`, for gauges. */
 export function registeredGauge<T extends string>(registry: Registry, config: Omit<GaugeConfiguration<T>, 'registers'>): Gauge<T> {
   return registered(registry, config.name, Gauge<T>, () => new Gauge<T>({ ...config, registers: [registry] }));
+}
+
+/** Like `registeredCounter`, for histograms. */
+export function registeredHistogram<T extends string>(registry: Registry, config: Omit<HistogramConfiguration<T>, 'registers'>): Histogram<T> {
+  return registered(registry, config.name, Histogram<T>, () => new Histogram<T>({ ...config, registers: [registry] }));
 }

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type { FlotillaConfig } from '../config/schema.ts';
 import type { ConfigChange } from '../config/watch.ts';
 import { EventLoopMonitor } from '../observability/event-loop-monitor.ts';
+import { MainThreadMetrics } from '../observability/main-thread-metrics.ts';
 import { HealthChecks, livenessChecks } from '../observability/health-checks.ts';
 import { createObservabilityServers, type BoundAddress, type ObservabilityServer } from '../observability/http-server.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -83,6 +84,7 @@ export class Manager {
   readonly log: Logger;
   #config: FlotillaConfig;
   readonly #monitor: EventLoopMonitor;
+  readonly #mainThread: MainThreadMetrics;
   readonly #servers: ObservabilityServer[];
   /** Asks for TokenReviews and SubjectAccessReviews (secure metrics only). */
   readonly #metricsAuthClient: KubeClient | undefined;
@@ -146,6 +148,7 @@ export class Manager {
 
     this.#monitor = new EventLoopMonitor({ stallThresholdMs: config.health.eventLoopStallSeconds * 1000 });
     this.liveness = livenessChecks(this.#monitor);
+    this.#mainThread = new MainThreadMetrics(this.registry);
     this.readiness.add('informer-sync', () => {
       const unsynced = this.informers.unsynced();
       return unsynced.length === 0 ? true : { ok: false, reason: `waiting for first LIST of ${unsynced.join(', ')}` };
@@ -283,6 +286,7 @@ export class Manager {
     if (this.#started) throw new Error('manager already started');
     this.#started = true;
     this.#monitor.start();
+    this.#mainThread.start();
     for (const server of this.#servers) {
       const address = await server.listen();
       // `listen` is the bound address (all interfaces for `:8443`); `url` one to reach it from this host.
@@ -386,6 +390,7 @@ export class Manager {
         'close http',
         async () => {
           this.#monitor.stop();
+          this.#mainThread.stop();
           await Promise.all(this.#servers.map((s) => s.close()));
         },
       ],

@@ -9,6 +9,7 @@
 import type { CompiledSelector, Labels } from '../../labels/selector.ts';
 import { SelectorIndex, type SelectorIndexReader } from '../../labels/selector-index.ts';
 import { applyDelta } from './index-delta.ts';
+import { RecordStore, type RecordReader } from './record-store.ts';
 import type { DeltaBatch, IndexDelta, IndexSnapshot } from './protocol.ts';
 
 /** Where flushed batches go: the replicas of the current worker generation. */
@@ -26,6 +27,8 @@ export interface DeltaLogOptions {
 
 export class DeltaLog {
   readonly #index = new SelectorIndex();
+  readonly #records = new RecordStore();
+  readonly #state = { index: this.#index, records: this.#records };
   #seq = 0;
   #pending: IndexDelta[] = [];
   #pendingFirstSeq = 1;
@@ -43,6 +46,14 @@ export class DeltaLog {
 
   get index(): SelectorIndexReader {
     return this.#index;
+  }
+
+  get records(): RecordReader {
+    return this.#records;
+  }
+
+  get recordCount(): number {
+    return this.#records.count;
   }
 
   /** Sequence number of the latest change (the number of changes so far). */
@@ -63,7 +74,7 @@ export class DeltaLog {
   }
 
   upsertLabels(id: string, partition: string, labels: Labels): boolean {
-    if (!applyDelta(this.#index, { op: 'upsertLabels', id, partition, labels })) return false;
+    if (!applyDelta(this.#state, { op: 'upsertLabels', id, partition, labels })) return false;
     // The index's own frozen copy, not `labels`: the caller may mutate that before the flush.
     this.#append({ op: 'upsertLabels', id, partition, labels: (this.#index.getLabels(id) as { labels: Labels }).labels });
     return true;
@@ -73,8 +84,19 @@ export class DeltaLog {
     return this.#apply({ op: 'removeLabels', id });
   }
 
+  upsertRecord(table: string, key: string, partition: string, value: unknown): boolean {
+    if (!applyDelta(this.#state, { op: 'upsertRecord', table, key, partition, value })) return false;
+    // The stored value, not the caller's: it may be mutated before the flush.
+    this.#append({ op: 'upsertRecord', table, key, partition, value: this.#records.get(table, key) });
+    return true;
+  }
+
+  removeRecord(table: string, key: string): boolean {
+    return this.#apply({ op: 'removeRecord', table, key });
+  }
+
   #apply(delta: IndexDelta, compiled?: CompiledSelector): boolean {
-    if (!applyDelta(this.#index, delta, compiled)) return false;
+    if (!applyDelta(this.#state, delta, compiled)) return false;
     this.#append(delta);
     return true;
   }
@@ -114,7 +136,7 @@ export class DeltaLog {
   /** The whole index at the current sequence, for a replica to boot from. */
   snapshot(): IndexSnapshot {
     // Workers starting together (pool start, resize) share one dump of the same sequence.
-    if (this.#snapshotCache?.seq !== this.#seq) this.#snapshotCache = { seq: this.#seq, ...this.#index.dump() };
+    if (this.#snapshotCache?.seq !== this.#seq) this.#snapshotCache = { seq: this.#seq, ...this.#index.dump(), records: this.#records.dump() };
     return this.#snapshotCache;
   }
 

@@ -166,7 +166,7 @@ export class TaskDispatcher {
   async #inline(task: PoolTask, observer: TaskObserver, started: number): Promise<TaskOutcome<unknown>> {
     const seq = this.#log.seq;
     try {
-      const value = task.kind === 'module' ? await executeTask(this.#log.index, task) : executeBuiltinTask(this.#log.index, task);
+      const value = task.kind === 'module' ? await executeTask(this.#log.index, task, this.#log.records) : executeBuiltinTask(this.#log.index, task);
       observer.observe(secondsSince(started), 'inline', 'success');
       this.#completedInline++;
       return { value, seq, path: 'inline' };

@@ -7,6 +7,7 @@
  */
 import { compileTrustedSelector, type CompiledSelector } from '../../labels/selector.ts';
 import type { SelectorIndex } from '../../labels/selector-index.ts';
+import type { RecordStore } from './record-store.ts';
 import type { DeltaBatch, IndexDelta } from './protocol.ts';
 
 /**
@@ -14,7 +15,8 @@ import type { DeltaBatch, IndexDelta } from './protocol.ts';
  * sequence number). `compiled` is the compiled form of an `upsertSelector`
  * delta's selector when the caller has it already.
  */
-export function applyDelta(index: SelectorIndex, delta: IndexDelta, compiled?: CompiledSelector): boolean {
+export function applyDelta(state: ReplicatedState, delta: IndexDelta, compiled?: CompiledSelector): boolean {
+  const { index, records } = state;
   switch (delta.op) {
     case 'upsertSelector':
       return index.upsertSelector(delta.id, delta.partition, compiled ?? compileTrustedSelector(delta.selector));
@@ -24,7 +26,17 @@ export function applyDelta(index: SelectorIndex, delta: IndexDelta, compiled?: C
       return index.upsertLabels(delta.id, delta.partition, delta.labels);
     case 'removeLabels':
       return index.removeLabels(delta.id);
+    case 'upsertRecord':
+      return records.upsert(delta.table, delta.key, delta.partition, delta.value);
+    case 'removeRecord':
+      return records.remove(delta.table, delta.key);
   }
+}
+
+/** What the deltas change: the selector index and the records beside it. */
+export interface ReplicatedState {
+  readonly index: SelectorIndex;
+  readonly records: RecordStore;
 }
 
 export function lastSeqOf(batch: DeltaBatch): number {

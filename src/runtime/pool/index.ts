@@ -10,5 +10,6 @@ export {
 export { DEFAULT_INLINE_THRESHOLD, type TaskOutcome } from './dispatch.ts';
 export type { PoolTask, TaskKind, TaskResults, ReplicaStatus, IndexDelta } from './protocol.ts';
 export type { ReplicaTaskFunction } from './tasks.ts';
+export type { RecordReader } from './record-store.ts';
 export type { TaskPath, TaskResult } from './metrics.ts';
 export { WorkerTaskError } from './error-codec.ts';

@@ -13,13 +13,16 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { LabelSelector, Labels } from '../../labels/selector.ts';
 import type { SelectorIndexDump } from '../../labels/selector-index.ts';
+import type { RecordDump } from './record-store.ts';
 
 /** One change to the index. Sequence numbers are implicit: see `DeltaBatch`. */
 export type IndexDelta =
   | { readonly op: 'upsertSelector'; readonly id: string; readonly partition: string; readonly selector: LabelSelector | null }
   | { readonly op: 'removeSelector'; readonly id: string }
   | { readonly op: 'upsertLabels'; readonly id: string; readonly partition: string; readonly labels: Labels }
-  | { readonly op: 'removeLabels'; readonly id: string };
+  | { readonly op: 'removeLabels'; readonly id: string }
+  | { readonly op: 'upsertRecord'; readonly table: string; readonly key: string; readonly partition: string; readonly value: unknown }
+  | { readonly op: 'removeRecord'; readonly table: string; readonly key: string };
 
 /** Consecutive deltas: `deltas[i]` has sequence number `firstSeq + i`. */
 export interface DeltaBatch {
@@ -30,6 +33,8 @@ export interface DeltaBatch {
 /** The whole index at sequence `seq` (every delta up to and including `seq` applied). */
 export interface IndexSnapshot extends SelectorIndexDump {
   readonly seq: number;
+  /** The replicated records (record-store.ts). */
+  readonly records: RecordDump;
 }
 
 /** What a worker replica reports about itself over the control channel. */
@@ -41,6 +46,7 @@ export interface ReplicaStatus {
   readonly deferredBatches: number;
   readonly selectors: number;
   readonly labelSets: number;
+  readonly records: number;
   readonly heapUsedBytes: number;
 }
 
@@ -81,8 +87,8 @@ export type PoolTask =
   | ModuleTask;
 
 /**
- * Runs `export` of `module` (a file URL) as `fn(input, index)` where `index`
- * is a read-only `SelectorIndexReader`: on a worker replica, or on the
+ * Runs `export` of `module` (a file URL) as `fn(input, index, records)` where
+ * `index` is a read-only `SelectorIndexReader` and `records` a `RecordReader`: on a worker replica, or on the
  * main-thread index when the task goes inline. The function must be pure with
  * respect to the index (read only) and its input/output structured-cloneable.
  */

@@ -16,6 +16,7 @@ import { SelectorIndex } from '../../labels/selector-index.ts';
 import { applyDelta, deltasAfter, lastSeqOf } from './index-delta.ts';
 import type { DeltaBatch, IndexSnapshot, ReplicaStatus } from './protocol.ts';
 import { SequenceWaiters } from './sequence-waiters.ts';
+import { RecordStore } from './record-store.ts';
 
 export class ReplicaGapError extends Error {
   override name = 'ReplicaGapError';
@@ -25,6 +26,7 @@ type Pending = { readonly kind: 'snapshot'; readonly snapshot: IndexSnapshot } |
 
 export class IndexReplica {
   #index = new SelectorIndex();
+  #records = new RecordStore();
   /** Highest sequence applied to `index`; -1 until the first snapshot. */
   #seq = -1;
   /** Highest sequence received (applied or deferred): what gap detection and acks use. */
@@ -38,6 +40,10 @@ export class IndexReplica {
 
   get index(): SelectorIndex {
     return this.#index;
+  }
+
+  get records(): RecordStore {
+    return this.#records;
   }
 
   get seq(): number {
@@ -97,6 +103,7 @@ export class IndexReplica {
       deferredBatches: this.#deferred.length,
       selectors: this.#index.selectorCount,
       labelSets: this.#index.labelSetCount,
+      records: this.#records.count,
       heapUsedBytes: process.memoryUsage().heapUsed,
     };
   }
@@ -112,6 +119,7 @@ export class IndexReplica {
 
   #applySnapshot(snapshot: IndexSnapshot): void {
     this.#index = SelectorIndex.fromDump(snapshot);
+    this.#records = RecordStore.fromDump(snapshot.records);
     this.#seq = snapshot.seq;
     this.#waiters.wake();
   }
@@ -119,7 +127,8 @@ export class IndexReplica {
   #applyBatch(batch: DeltaBatch): void {
     const fresh = deltasAfter(batch, this.#seq);
     if (!fresh) return;
-    for (const delta of fresh.deltas) applyDelta(this.#index, delta);
+    const state = { index: this.#index, records: this.#records };
+    for (const delta of fresh.deltas) applyDelta(state, delta);
     this.#seq = lastSeqOf(fresh);
     this.#waiters.wake();
   }

@@ -21,6 +21,7 @@ import { checkInlineThreshold, DEFAULT_INLINE_THRESHOLD, TaskDispatcher, type Ta
 import { PoolMetrics } from './metrics.ts';
 import type { ModuleTask, PoolTask, ReplicaStatus, TaskResults } from './protocol.ts';
 import { builtinTaskCost, labelSetsMatchingTask } from './tasks.ts';
+import type { RecordReader } from './record-store.ts';
 import type { WorkerLimits } from './worker-generation.ts';
 import { WorkerGenerations } from './worker-generations.ts';
 
@@ -64,7 +65,7 @@ export interface PoolResizeOptions {
 export interface RunOnReplicaOptions<I> {
   /** File URL (or URL) of an ES module; resolve relative modules with `new URL('./x.ts', import.meta.url)`. */
   readonly module: string | URL;
-  /** Exported function `(input, index: SelectorIndexReader) => output`. Default `default`. */
+  /** Exported function `(input, index: SelectorIndexReader, records: RecordReader) => output`. Default `default`. */
   readonly export?: string;
   /** Metric label for the task. Default `module:<export>`. */
   readonly name?: string;
@@ -95,6 +96,7 @@ export interface PoolStats {
   readonly workerRestarts: number;
   readonly selectors: number;
   readonly labelSets: number;
+  readonly records: number;
   readonly replicas: ReadonlyArray<{ readonly threadId: number; readonly sentSeq: number; readonly ackedSeq: number }>;
   readonly closed: boolean;
 }
@@ -195,6 +197,23 @@ export class SelectorMatchPool {
     return this.#log.removeLabels(id);
   }
 
+  /**
+   * Adds or replaces a replicated record (record-store.ts) that `module`
+   * tasks read in the workers. False for a no-op (equal value stored).
+   */
+  upsertRecord(table: string, key: string, partition: string, value: unknown): boolean {
+    return this.#log.upsertRecord(table, key, partition, value);
+  }
+
+  removeRecord(table: string, key: string): boolean {
+    return this.#log.removeRecord(table, key);
+  }
+
+  /** The authoritative records, for synchronous reads on the main thread. */
+  get records(): RecordReader {
+    return this.#log.records;
+  }
+
   // ---- queries ---------------------------------------------------------------------------------
 
   /** Ids of the selectors in `partition` that match `labels`, sorted. */
@@ -273,6 +292,7 @@ export class SelectorMatchPool {
       workerRestarts: this.#workers.restarts,
       selectors: this.#log.index.selectorCount,
       labelSets: this.#log.index.labelSetCount,
+      records: this.#log.recordCount,
       replicas: serving?.replicaSequences() ?? [],
       closed: this.#closed,
     };

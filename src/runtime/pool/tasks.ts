@@ -7,9 +7,10 @@ import { compileTrustedSelector, type CompiledSelector } from '../../labels/sele
 import type { SelectorIndexReader } from '../../labels/selector-index.ts';
 import { TerminalError } from '../errors.ts';
 import type { ModuleTask, PoolTask, TaskResults } from './protocol.ts';
+import type { RecordReader } from './record-store.ts';
 
 /** Signature of a function a `module` task runs. */
-export type ReplicaTaskFunction<I = unknown, O = unknown> = (input: I, index: SelectorIndexReader) => O | Promise<O>;
+export type ReplicaTaskFunction<I = unknown, O = unknown> = (input: I, index: SelectorIndexReader, records: RecordReader) => O | Promise<O>;
 
 export type BuiltinTask = Exclude<PoolTask, ModuleTask>;
 type BuiltinKind = BuiltinTask['kind'];
@@ -59,8 +60,8 @@ export function builtinTaskCost(index: SelectorIndexReader, task: BuiltinTask): 
   return handlerOf(task).cost(index, task);
 }
 
-export async function executeTask(index: SelectorIndexReader, task: PoolTask): Promise<unknown> {
-  if (task.kind === 'module') return (await loadModuleFunction(task))(task.input, index);
+export async function executeTask(index: SelectorIndexReader, task: PoolTask, records: RecordReader): Promise<unknown> {
+  if (task.kind === 'module') return (await loadModuleFunction(task))(task.input, index, records);
   return executeBuiltinTask(index, task);
 }
 

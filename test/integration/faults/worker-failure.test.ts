@@ -137,3 +137,42 @@ test('pool workers exceeding their heap limit are replaced and no fan-out is los
     summary: `crash: ${crash.restarts} workers replaced, ${crash.failures} queries fell back to the whole workspace, converged in ${crash.recoverySeconds.toFixed(1)} s; OOM at ${WORKER_HEAP_MB} MiB: ${oom.restarts} replaced, ${oom.failures} fell back, converged in ${oom.recoverySeconds.toFixed(1)} s; ${oom.desired}/${oom.desired} equal the oracle, pool back at ${THREADS} threads`,
   });
 });
+
+test('placement plans lost with their crashing worker are retried, and the world converges without repeated writes', async () => {
+  const { admin } = env;
+  // Selector queries inline (default threshold), every Bundle's placement + diff in the
+  // workers (`poolPlacementThreshold: 0`): the tasks that die are placement plans.
+  const proc = await env.startFlotilla({
+    name: 'flotilla-worker-placement-crash',
+    env: { FLOTILLA_TEST_WORKER_FAULT: 'crash:3' },
+    config: { concurrency: { poolThreads: THREADS, poolPlacementThreshold: 0 } },
+  });
+  procs.push(proc);
+  await proc.waitForReady();
+  const random = seededRandom(13);
+  const zoneOf = new Map((await listAll(admin, T.Cluster, { namespace: ws })).map((c) => [c.metadata.name ?? '', c.metadata.labels?.zone ?? '']));
+  for (let i = 0; i < 10; i++) {
+    const cluster = `c${String(Math.floor(random() * CLUSTERS)).padStart(2, '0')}`;
+    const zone = ZONES.filter((z) => z !== zoneOf.get(cluster))[Math.floor(random() * 2)] as string;
+    zoneOf.set(cluster, zone);
+    await admin.patch(T.Cluster, cluster, ws, { metadata: { labels: { zone } } });
+    await delay(100);
+  }
+  await waitForOracle(admin, { timeoutMs: 120_000, description: 'BundleDeployments to equal the oracle despite placement plans dying with their workers' });
+  const m = await proc.waitForIdle({ description: 'controller idle after converging' });
+  const failed = m.sum('flotilla_pool_tasks_total', { task: 'placement', path: 'pooled', result: 'worker_failure' });
+  const planned = m.sum('flotilla_pool_tasks_total', { task: 'placement', path: 'pooled', result: 'success' });
+  const bdWrites = m.groupBy('flotilla_writes_total', ['verb', 'reason'], { kind: 'BundleDeployment' });
+  console.log(`# placement in crashing workers: ${failed} plans failed with their worker, ${planned} succeeded; BundleDeployment writes ${JSON.stringify(bdWrites)}`);
+  assert.ok(failed >= 3, `placement plans died with their workers (${failed})`);
+  assert.ok(planned > failed, 'replacement workers plan');
+  assert.equal(m.sum('flotilla_placement_plans_total', { path: 'inline' }), 0, 'every plan went to the pool');
+  // A failed plan fails its reconcile before any write; the retry plans again from the replica
+  // of a replacement worker, which must not repeat a write the first attempts made.
+  const total = m.sum('flotilla_writes_total', { kind: 'BundleDeployment' });
+  const creates = m.sum('flotilla_writes_total', { kind: 'BundleDeployment', reason: 'TargetMatched' });
+  const deletes = m.sum('flotilla_writes_total', { kind: 'BundleDeployment', verb: 'delete' });
+  assert.equal(total, creates + deletes, 'only creates and deletes: no update of an up-to-date BundleDeployment');
+  assert.equal(proc.isRunning(), true);
+  assert.equal(await proc.stop(), 0);
+});

@@ -1,3 +1,4 @@
+import { plainEqual, RecordStore } from '../../../src/runtime/pool/record-store.ts';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MessageChannel } from 'node:worker_threads';
@@ -70,7 +71,7 @@ describe('IndexReplica', () => {
   it('applies batches in order, skips resent deltas and refuses gaps', () => {
     const r = new IndexReplica();
     assert.throws(() => r.applyDeltas(batch(1, upsert('a', 'x'))), ReplicaGapError);
-    r.loadSnapshot({ seq: 0, selectors: [['s', 'p', compileSelector({ matchLabels: { env: 'x' } }).toLabelSelector()]], labelSets: [] });
+    r.loadSnapshot({ seq: 0, selectors: [['s', 'p', compileSelector({ matchLabels: { env: 'x' } }).toLabelSelector()]], labelSets: [], records: [] });
     assert.equal(r.applyDeltas(batch(1, upsert('a', 'x'), upsert('b', 'y'))), 2);
     assert.equal(r.applyDeltas(batch(2, upsert('b', 'y'), upsert('c', 'x'))), 3, 'overlapping resend');
     assert.equal(r.applyDeltas(batch(1, upsert('a', 'IGNORED'))), 3, 'entirely old batch');
@@ -82,7 +83,7 @@ describe('IndexReplica', () => {
 
   it('defers deltas that arrive while a task runs, so the task sees one state', async () => {
     const r = new IndexReplica();
-    r.loadSnapshot({ seq: 0, selectors: [], labelSets: [] });
+    r.loadSnapshot({ seq: 0, selectors: [], labelSets: [], records: [] });
     let release!: () => void;
     const during = r.runExclusive(async () => {
       const before = r.index.labelSetCount;
@@ -97,10 +98,22 @@ describe('IndexReplica', () => {
     assert.equal(r.index.labelSetCount, 1);
   });
 
+  it('replicates records: snapshot, upserts and removals in order, resends skipped, gaps refused', () => {
+    const r = new IndexReplica();
+    r.loadSnapshot({ seq: 0, selectors: [], labelSets: [], records: [['cluster', 'ws/a', 'ws', { labels: { env: 'x' } }]] });
+    const rec = (key: string, value: unknown) => ({ op: 'upsertRecord' as const, table: 'cluster', key, partition: 'ws', value });
+    assert.equal(r.applyDeltas({ firstSeq: 1, deltas: [rec('ws/b', { labels: {} }), rec('ws/a', { labels: { env: 'y' } })] }), 2);
+    assert.equal(r.applyDeltas({ firstSeq: 2, deltas: [rec('ws/a', { labels: { env: 'IGNORED' } }), { op: 'removeRecord', table: 'cluster', key: 'ws/b' }] }), 3, 'overlapping resend');
+    assert.throws(() => r.applyDeltas({ firstSeq: 6, deltas: [rec('ws/c', {})] }), ReplicaGapError);
+    assert.deepEqual([...r.records.inPartition('cluster', 'ws')], [['ws/a', { labels: { env: 'y' } }]]);
+    assert.equal(r.records.count, 1);
+    assert.equal(r.status(1).records, 1);
+  });
+
   it('waitFor resolves when the sequence arrives and times out as TransientError otherwise', async () => {
     const r = new IndexReplica();
     assert.notEqual(r.waitFor(0, 1000), undefined);
-    r.loadSnapshot({ seq: 0, selectors: [], labelSets: [] });
+    r.loadSnapshot({ seq: 0, selectors: [], labelSets: [], records: [] });
     assert.equal(r.waitFor(0, 1000), undefined, 'already there: no promise');
     const arrives = r.waitFor(2, 5000);
     r.applyDeltas(batch(1, upsert('a', 'x'), upsert('b', 'x')));
@@ -158,7 +171,7 @@ describe('ReplicaLink', () => {
     const link = new ReplicaLink(1, mainEnd, undefined, {
       snapshot: () => {
         snapshots++;
-        return { seq: 2, selectors: [], labelSets: [['a', 'p', { env: 'x' }], ['b', 'p', { env: 'y' }]] };
+        return { seq: 2, selectors: [], labelSets: [['a', 'p', { env: 'x' }], ['b', 'p', { env: 'y' }]], records: [] };
       },
       acked: () => {},
       died: (_, reason) => deaths.push(reason),
@@ -180,7 +193,7 @@ describe('ReplicaLink', () => {
     // A peer that never answers: nothing is exposed on its end.
     const { port1: peer, port2: main } = new MessageChannel();
     const deaths: string[] = [];
-    const link = new ReplicaLink(2, main, undefined, { snapshot: () => ({ seq: 0, selectors: [], labelSets: [] }), acked: () => {}, died: (_, r) => deaths.push(r) }, silentLogger);
+    const link = new ReplicaLink(2, main, undefined, { snapshot: () => ({ seq: 0, selectors: [], labelSets: [], records: [] }), acked: () => {}, died: (_, r) => deaths.push(r) }, silentLogger);
     const pending = link.status(60_000);
     peer.close();
     await assert.rejects(pending, TransientError);
@@ -191,8 +204,36 @@ describe('ReplicaLink', () => {
 
   it('times out a call the peer never answers', async () => {
     const { port1: peer, port2: main } = new MessageChannel();
-    const link = new ReplicaLink(3, main, undefined, { snapshot: () => ({ seq: 0, selectors: [], labelSets: [] }), acked: () => {}, died: () => {} }, silentLogger);
+    const link = new ReplicaLink(3, main, undefined, { snapshot: () => ({ seq: 0, selectors: [], labelSets: [], records: [] }), acked: () => {}, died: () => {} }, silentLogger);
     await assert.rejects(link.status(50), /did not answer within 50 ms/);
     peer.close();
+  });
+});
+
+describe('RecordStore', () => {
+  it('keeps partitions in step with upserts, moves and removals; equal values are no-ops', () => {
+    const s = new RecordStore();
+    assert.equal(s.upsert('bd', 'n1/b', 'ws/b', { print: 'x' }), true);
+    assert.equal(s.upsert('bd', 'n1/b', 'ws/b', { print: 'x' }), false, 'equal value');
+    assert.equal(s.upsert('bd', 'n2/b', 'ws/b', { print: 'y' }), true);
+    assert.equal(s.upsert('bd', 'n2/b', 'ws/c', { print: 'y' }), true, 'moved partition');
+    assert.deepEqual([...s.inPartition('bd', 'ws/b').keys()], ['n1/b']);
+    assert.deepEqual([...s.inPartition('bd', 'ws/c').keys()], ['n2/b']);
+    assert.equal(s.remove('bd', 'n1/b'), true);
+    assert.equal(s.remove('bd', 'n1/b'), false);
+    assert.equal(s.inPartition('bd', 'ws/b').size, 0);
+    const copy = RecordStore.fromDump(s.dump());
+    assert.deepEqual(copy.get('bd', 'n2/b'), { print: 'y' });
+    assert.equal(copy.count, 1);
+  });
+});
+
+describe('plainEqual', () => {
+  it('compares plain data structurally: key order ignored, array order and values not', () => {
+    assert.equal(plainEqual({ a: 1, b: { c: [1, 2] } }, { b: { c: [1, 2] }, a: 1 }), true);
+    assert.equal(plainEqual({ a: [1, 2] }, { a: [2, 1] }), false);
+    assert.equal(plainEqual({ a: 1 }, { a: 1, b: undefined }), false, 'a present key differs from an absent one');
+    assert.equal(plainEqual({ a: null }, { a: {} }), false);
+    assert.equal(plainEqual([], {}), false);
   });
 });
