@@ -15,7 +15,7 @@ import { MiB, progress, round, table, type Cell } from './lib/report.ts';
 import type { SystemFigures } from './lib/measure.ts';
 import { SYSTEM_NAMES, type SystemName } from './systems/index.ts';
 import { ensureDirectGoBinary } from './lib/go-baseline.ts';
-import type { ScenarioContext, ScenarioResult } from './scenarios/common.ts';
+import { measureBaseline, type ScenarioContext, type ScenarioResult } from './scenarios/common.ts';
 import { labelFlip } from './scenarios/label-flip.ts';
 import { coldStart } from './scenarios/cold-start.ts';
 import { churn } from './scenarios/churn.ts';
@@ -223,7 +223,9 @@ export async function runScenario(args: ParsedArgs, wrap?: LaunchWrapper): Promi
     env = await startBenchEnv({ kubeconfig: args.kubeconfig, log: progress, tokenController: args.ctxOptions.agents !== undefined });
     observer = new Observer(env.admin);
     await observer.start();
-    const ctx: ScenarioContext = { ...args.ctxOptions, env, observer, ...(wrap ? { wrap } : {}) };
+    // Before seeding: the heap a fresh controller has with nothing to cache, subtracted from the end-of-run reading.
+    const baseline = args.ctxOptions.systems.includes('flotilla') ? await measureBaseline({ env, run: args.ctxOptions.run }) : undefined;
+    const ctx: ScenarioContext = { ...args.ctxOptions, env, observer, ...(wrap ? { wrap } : {}), ...(baseline ? { baseline } : {}) };
     const result = await SCENARIOS[args.scenario].run(ctx);
     const json = {
       scenario: args.scenario,
@@ -234,6 +236,7 @@ export async function runScenario(args: ParsedArgs, wrap?: LaunchWrapper): Promi
       date: new Date().toISOString(),
       totalSeconds: round((Date.now() - started) / 1000, 1),
       results: result.results,
+      ...(baseline ? { memoryBaseline: baseline } : {}),
       ratios: ratios(result.results),
       ...result.extra,
     };

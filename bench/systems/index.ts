@@ -68,7 +68,8 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
             name: label ?? name,
             dir,
             wrap,
-            command: { binary: node, args: [join(ROOT, 'src/main.ts'), '--kubeconfig', kubeconfig, '--config', configPath] },
+            // --expose-gc: the controller then offers settled heap readings on SIGUSR2 (bench/lib/memory.ts).
+            command: { binary: node, args: ['--expose-gc', join(ROOT, 'src/main.ts'), '--kubeconfig', kubeconfig, '--config', configPath] },
           });
         },
         extra: (b, a) => ({
