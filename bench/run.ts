@@ -48,6 +48,10 @@ const HELP_BODY = `
 Scenarios:
 ${Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(11)} ${s.about}\n              (defaults: --bundles ${s.defaults.bundles} --clusters ${s.defaults.clusters})`).join('\n')}
 
+  curves      cold-start and label-flip at 1,000 / 10,000 / 100,000 BundleDeployments:
+              how time, CPU, writes, memory and the control plane's CPU grow
+              (own options: curves --help)
+
 Options:
   --bundles N          Bundles (label-flip: in repos of 10)
   --clusters N         Clusters (label-flip: already converged ones, plus the one flipped)
@@ -257,6 +261,8 @@ export function printReport(json: Record<string, unknown>, result: ScenarioResul
 }
 
 async function main(): Promise<number> {
+  // `curves`: several scenarios at several sizes (bench/curves.ts).
+  if (process.argv[2] === 'curves') return (await import('./curves.ts')).curvesMain(process.argv.slice(3));
   let args;
   try {
     args = parseBenchArgs(process.argv.slice(2));
