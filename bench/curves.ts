@@ -81,6 +81,10 @@ export interface CurvePoint {
   /** cold-start: the restart over the converged world. */
   restartReadySeconds: number | null;
   restartWrites: number | null;
+  /** cold-start: RSS of the restarted (fresh) controller over the converged world, settled. */
+  restartSettledRssBytes: number | null;
+  /** Main-thread heap used, settled (the slope between sizes is the per-object cost without one-off costs). */
+  heapUsedBytes: number | null;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -113,11 +117,27 @@ export function pointsFrom(scenario: CurveScenario, size: number, world: CurveWo
       etcdCpuSeconds: num(f.controlPlane?.etcdCpuSeconds),
       restartReadySeconds: num(restart?.readySeconds),
       restartWrites: num(restart?.writesTotal),
+      restartSettledRssBytes: num((restart?.memory as Record<string, unknown> | undefined)?.rssBytes),
+      heapUsedBytes: num(memory.heapUsedBytes),
     };
   });
 }
 
 const mib = (b: number | null) => (b === null ? null : round(b / MiB, 1));
+
+/**
+ * Heap bytes per cached object between this point and the next smaller size
+ * of the same scenario and system: the per-object cost with the one-off costs
+ * of a run (compiled code, metric series) cancelled out. Null for the smallest.
+ */
+export function slope(points: CurvePoint[], p: CurvePoint): number | null {
+  const smaller = points
+    .filter((q) => q.scenario === p.scenario && q.system === p.system && q.size < p.size && q.heapUsedBytes !== null && q.cachedObjects !== null)
+    .sort((a, b) => b.size - a.size)[0];
+  if (!smaller || p.heapUsedBytes === null || p.cachedObjects === null || smaller.cachedObjects === null || smaller.heapUsedBytes === null) return null;
+  const dObjects = p.cachedObjects - smaller.cachedObjects;
+  return dObjects > 0 ? Math.round((p.heapUsedBytes - smaller.heapUsedBytes) / dObjects) : null;
+}
 
 export function curvesTable(points: CurvePoint[]): string {
   return table(
@@ -138,6 +158,8 @@ export function curvesTable(points: CurvePoint[]): string {
       'apiserver CPU s': p.apiServerCpuSeconds,
       'etcd CPU s': p.etcdCpuSeconds,
       'restart ready s': p.restartReadySeconds,
+      'fresh RSS MiB': mib(p.restartSettledRssBytes),
+      'Δheap/ΔBD B': slope(points, p),
     })),
   );
 }
@@ -161,6 +183,7 @@ export function curvesPanels(points: CurvePoint[]): CurvePanel[] {
     { title: 'Writes', unit: 'requests', series: seriesOf((p) => p.writesTotal) },
     { title: 'Peak RSS', unit: 'MiB', series: seriesOf(rssOf) },
     { title: 'Settled RSS', unit: 'MiB', series: seriesOf((p) => mib(p.settledRssBytes)) },
+    { title: 'Fresh controller RSS (cold-start restart)', unit: 'MiB', series: seriesOf((p) => mib(p.restartSettledRssBytes)) },
     { title: 'Heap per cached object ÷ JSON', unit: '×', series: seriesOf((p) => p.heapPerJson) },
     { title: 'kube-apiserver CPU', unit: 's', series: seriesOf((p) => p.apiServerCpuSeconds) },
     { title: 'etcd CPU', unit: 's', series: seriesOf((p) => p.etcdCpuSeconds) },

@@ -14,9 +14,8 @@
  * their JSON size.
  */
 import { readFileSync } from 'node:fs';
-import { FORCED_GC_ENABLED_MESSAGE, FORCED_GC_SIGNAL } from '../../src/observability/forced-gc.ts';
+import { FORCED_GC_DONE_MESSAGE, FORCED_GC_ENABLED_MESSAGE, FORCED_GC_SIGNAL } from '../../src/observability/forced-gc.ts';
 import { waitFor } from '../../src/util/wait.ts';
-import type { Metrics } from '../../test/support/metrics.ts';
 import type { SystemProcess } from './launch.ts';
 import type { Observer } from './observer.ts';
 
@@ -41,14 +40,20 @@ export interface MemoryBaseline {
   note: string;
 }
 
-const majorGcs = (m: Metrics) => m.sum('nodejs_gc_duration_seconds_count', { kind: 'major' });
+const readLog = (system: SystemProcess): string => {
+  try {
+    return readFileSync(system.logFile, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 export function forcedGcEnabled(system: SystemProcess): boolean {
-  try {
-    return readFileSync(system.logFile, 'utf8').includes(FORCED_GC_ENABLED_MESSAGE);
-  } catch {
-    return false;
-  }
+  return readLog(system).includes(FORCED_GC_ENABLED_MESSAGE);
+}
+
+function forcedGcsLogged(system: SystemProcess): number {
+  return readLog(system).split(FORCED_GC_DONE_MESSAGE).length - 1;
 }
 
 /** Waits for the overlay to drain, forces full GCs if the process allows, and reads its memory. */
@@ -67,10 +72,10 @@ export async function settledMemory(system: SystemProcess, { drainTimeoutMs = 30
   }
   const forcedGc = forcedGcEnabled(system);
   if (forcedGc) {
-    const before = majorGcs(m);
+    // The controller logs each forced collection once it is done (the gc metric counts forced collections unreliably).
+    const before = forcedGcsLogged(system);
     process.kill(system.measuredPid(), FORCED_GC_SIGNAL);
-    // Two collections per signal; the gc metric counts each once it is reported.
-    await waitFor(async () => majorGcs((m = await system.metrics())) >= before + 2, { timeoutMs: 15_000, intervalMs: 100, description: 'the forced garbage collections' });
+    await waitFor(() => forcedGcsLogged(system) > before, { timeoutMs: 15_000, intervalMs: 100, description: 'the forced garbage collection' });
   }
   m = await system.metrics();
   const heap = (thread: string | RegExp, type: string) => m.sum('flotilla_heap_bytes', { thread, type });

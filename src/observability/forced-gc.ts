@@ -10,6 +10,8 @@
 import type { Logger } from './logger.ts';
 
 export const FORCED_GC_SIGNAL = 'SIGUSR2';
+/** Logged after each forced collection, with the heap after it. */
+export const FORCED_GC_DONE_MESSAGE = 'forced garbage collection (--expose-gc, SIGUSR2)';
 /** Logged once installed: a benchmark signals only a process that said this (to any other, SIGUSR2 is fatal). */
 export const FORCED_GC_ENABLED_MESSAGE = 'forced garbage collection on SIGUSR2 enabled (--expose-gc)';
 
@@ -22,7 +24,7 @@ export function installForcedGc(log: Logger, gc: (() => void) | undefined = (glo
     gc();
     gc();
     const after = process.memoryUsage();
-    log.info({ heapUsedBefore: before.heapUsed, heapUsed: after.heapUsed, heapTotal: after.heapTotal, rss: after.rss }, 'forced garbage collection (--expose-gc, SIGUSR2)');
+    log.info({ heapUsedBefore: before.heapUsed, heapUsed: after.heapUsed, heapTotal: after.heapTotal, rss: after.rss }, FORCED_GC_DONE_MESSAGE);
   };
   process.on(FORCED_GC_SIGNAL, handler);
   log.info({ signal: FORCED_GC_SIGNAL }, FORCED_GC_ENABLED_MESSAGE);

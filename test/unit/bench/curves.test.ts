@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { curvesPanels, curvesTable, parseCurvesArgs, pointsFrom, scenarioArgv, worldFor, type CurvePoint } from '../../../bench/curves.ts';
+import { curvesPanels, curvesTable, parseCurvesArgs, pointsFrom, scenarioArgv, slope, worldFor, type CurvePoint } from '../../../bench/curves.ts';
 import { curvesSvg, linearTicks, logTicks } from '../../../bench/lib/curves-plot.ts';
 import { bucketWorld } from '../../../bench/scenarios/buckets.ts';
 import { parseBenchArgs } from '../../../bench/run.ts';
@@ -46,17 +46,17 @@ const run = (seconds: number, rss: number) => ({
     flotilla: {
       system: 'flotilla', converged: true, seconds, writesTotal: 1000, cpuSeconds: 2, maxRssBytes: rss,
       controlPlane: { apiServerCpuSeconds: 5, etcdCpuSeconds: 1 },
-      memory: { rssBytes: rss / 2, cachedObjects: 1200, jsonBytesPerObject: 800, heapBytesPerObject: 1200, heapPerJson: 1.5, baselineRssBytes: 100 },
+      memory: { rssBytes: rss / 2, cachedObjects: Math.round(rss / 2 ** 17), jsonBytesPerObject: 800, heapBytesPerObject: 1200, heapPerJson: 1.5, baselineRssBytes: 100, heapUsedBytes: rss / 4 },
     },
   },
-  restart: { flotilla: { readySeconds: 1.5, writesTotal: 0 } },
+  restart: { flotilla: { readySeconds: 1.5, writesTotal: 0, memory: { rssBytes: rss / 3 } } },
 });
 
 test('points from a run\'s JSON, a table and a plot with one series per scenario × system', () => {
   const points: CurvePoint[] = [
     ...pointsFrom('cold-start', 1000, worldFor('cold-start', 1000), run(4, 150 * 2 ** 20)),
     ...pointsFrom('cold-start', 10_000, worldFor('cold-start', 10_000), run(30, 250 * 2 ** 20)),
-    ...pointsFrom('label-flip', 1000, worldFor('label-flip', 1000), run(2, 140 * 2 ** 20)),
+    ...pointsFrom('label-flip', 1000, worldFor('label-flip', 1000), { ...run(2, 140 * 2 ** 20), restart: {} }),
   ];
   assert.equal(points.length, 3);
   assert.deepEqual(
@@ -65,6 +65,7 @@ test('points from a run\'s JSON, a table and a plot with one series per scenario
       scenario: 'cold-start', size: 1000, system: 'flotilla', world: undefined, converged: true, seconds: 4, bundleDeploymentsSeconds: null, writesTotal: 1000,
       cpuSeconds: 2, maxRssBytes: 150 * 2 ** 20, settledRssBytes: 75 * 2 ** 20, cachedObjects: 1200, jsonBytesPerObject: 800, heapBytesPerObject: 1200,
       heapPerJson: 1.5, baselineRssBytes: 100, apiServerCpuSeconds: 5, etcdCpuSeconds: 1, restartReadySeconds: 1.5, restartWrites: 0,
+      restartSettledRssBytes: 50 * 2 ** 20, heapUsedBytes: 37.5 * 2 ** 20,
     },
   );
   const md = curvesTable(points);
@@ -83,9 +84,14 @@ test('points from a run\'s JSON, a table and a plot with one series per scenario
   assert.ok(svg.trimEnd().endsWith('</svg>'));
   assert.equal((svg.match(/<g\b/g) ?? []).length, (svg.match(/<\/g>/g) ?? []).length, 'balanced groups');
   assert.equal((svg.match(/class="panel"/g) ?? []).length, panels.length);
-  // Two points make a line, one point a dot only: one polyline per panel (cold-start), a circle per point.
+  // Two points make a line, one point a dot only: one polyline per panel (cold-start), a circle per point
+  // (label-flip has no restart, so no point in the fresh-controller panel).
   assert.equal((svg.match(/<polyline/g) ?? []).length, panels.length);
-  assert.equal((svg.match(/<circle/g) ?? []).length, panels.length * 3);
+  assert.equal((svg.match(/<circle/g) ?? []).length, (panels.length - 1) * 3 + 2);
+  // Heap per object between sizes: (250/4 − 150/4) MiB over (2000 − 1200) objects.
+  assert.equal(slope(points, points[1] as CurvePoint), Math.round((25 * 2 ** 20) / 800));
+  assert.equal(slope(points, points[0] as CurvePoint), null, 'nothing smaller to compare with');
+  assert.equal(slope(points, points[2] as CurvePoint), null, 'another scenario is not compared with');
   assert.match(svg, /data-series="label-flip flotilla"/);
   assert.doesNotMatch(svg, /NaN|undefined|<script/);
 });
