@@ -99,6 +99,11 @@ test('usage: --help exits 0, a bad scenario or option exits 2', async () => {
   assert.equal((await bench(['label-flip', '--bundles', 'many'])).code, 2);
   assert.equal((await bench(['label-flip', '--systems', 'flotilla,argo'])).code, 2);
   assert.equal((await bench(['label-flip', '--agents', '--systems', 'flotilla,direct-go'])).code, 2, 'direct-go has no agent mode');
+  const curvesHelp = await bench(['curves', '--help']);
+  assert.equal(curvesHelp.code, 0);
+  assert.match(curvesHelp.stdout, /--sizes LIST/);
+  assert.equal((await bench(['curves', '--sizes', '5'])).code, 2, 'a size too small to be a world');
+  assert.equal((await bench(['curves', '--scenarios', 'churn'])).code, 2);
 });
 
 test('label-flip with flotilla, direct, direct-go and naive', async () => {
@@ -112,7 +117,12 @@ test('label-flip with flotilla, direct, direct-go and naive', async () => {
     assert.ok(latency.p99 >= latency.p50);
   }
   assert.ok((results.naive?.noopWrites ?? 0) > 0, 'naive patches unchanged statuses (the behaviour it reproduces)');
-  assert.equal(typeof (results.flotilla?.memory as { heapBytesPerObject?: number }).heapBytesPerObject, 'number');
+  // Memory read settled: the overlay drained, full GCs forced, the empty-world baseline subtracted.
+  const memory = results.flotilla?.memory as { heapBytesPerObject?: number; forcedGc?: boolean; recentWrites?: number; baselineHeapUsedBytes?: number; heapUsedBytes?: number };
+  assert.equal(typeof memory.heapBytesPerObject, 'number');
+  assert.equal(memory.forcedGc, true);
+  assert.equal(memory.recentWrites, 0);
+  assert.ok((memory.baselineHeapUsedBytes ?? 0) > 0 && (memory.heapUsedBytes ?? 0) > (memory.baselineHeapUsedBytes ?? 0), JSON.stringify(memory));
 });
 
 test('label-flip --agents: a real agent and the direct applier deploy to a downstream control plane', async () => {
