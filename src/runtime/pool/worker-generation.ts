@@ -45,7 +45,7 @@ export interface WorkerGenerationHooks {
   snapshot(): IndexSnapshot;
   /** A replica acknowledged more of the log. */
   acked(): void;
-  /** A worker of the serving generation died; Piscina starts a replacement, which boots from a snapshot. */
+  /** A worker of the serving generation died; Piscina starts a replacement (lazy: when a task needs it), which boots from a snapshot. */
   workerReplaced(generation: number, threadId: number): void;
 }
 
