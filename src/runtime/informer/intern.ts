@@ -8,8 +8,9 @@
  *
  * Only fields that repeat by nature are interned (a unique string would cost
  * a table entry and save nothing): apiVersion, kind, metadata.namespace,
- * label values, finalizers, owner references, and the top-level string
- * fields of `spec` (references to other objects: names, IDs, hashes).
+ * label values, finalizers, owner references, the top-level string fields
+ * of `spec` (references to other objects: names, IDs, hashes), and the type,
+ * status and reason of `status.conditions`.
  */
 
 /** Distinct strings kept at most; past it the table starts afresh (objects keep the copies they have). */
@@ -52,6 +53,7 @@ interface Internable {
     ownerReferences?: unknown;
   };
   spec?: unknown;
+  status?: { conditions?: unknown };
 }
 
 /** Replaces the repeated string fields of `obj` by shared copies, in place. */
@@ -70,6 +72,14 @@ export function internRepeatedStrings<T extends object>(obj: T, interner: String
         if (!ref || typeof ref !== 'object') continue;
         for (const k of ['apiVersion', 'kind', 'name', 'uid']) if (typeof ref[k] === 'string') ref[k] = interner.intern(ref[k] as string);
       }
+    }
+  }
+  // Conditions repeat their type, status and reason across objects (messages may be unique: left alone).
+  const conditions = o.status && typeof o.status === 'object' ? o.status.conditions : undefined;
+  if (Array.isArray(conditions)) {
+    for (const c of conditions as Array<Record<string, unknown>>) {
+      if (!c || typeof c !== 'object') continue;
+      for (const k of ['type', 'status', 'reason']) if (typeof c[k] === 'string') c[k] = interner.intern(c[k] as string);
     }
   }
   const spec = o.spec;

@@ -44,6 +44,10 @@ test('the table is bounded, long strings are not kept, and anything but strings 
   const [long] = copies('x'.repeat(300));
   assert.equal(interner.intern(long), long);
   assert.equal(interner.size, 1, 'a long string is content, not a reference: not kept');
+  const withConditions = { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'ResourcesApplied', message: 'unique text' }, null] } };
+  const fresh = new StringInterner();
+  assert.deepEqual(internRepeatedStrings(structuredClone(withConditions), fresh), withConditions);
+  assert.equal(fresh.size, 3, 'type, status and reason; not the message');
   const odd = { apiVersion: 1, metadata: { labels: { n: 5 }, finalizers: 'not-a-list', ownerReferences: [null] }, spec: ['list'] };
   assert.deepEqual(internRepeatedStrings(structuredClone(odd), interner), odd);
 });
