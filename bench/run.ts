@@ -15,7 +15,7 @@ import { MiB, progress, round, table, type Cell } from './lib/report.ts';
 import type { SystemFigures } from './lib/measure.ts';
 import { parseVariant, SYSTEM_NAMES, type SystemName, type VariantOverrides } from './systems/index.ts';
 import { ensureDirectGoBinary } from './lib/go-baseline.ts';
-import type { ScenarioContext, ScenarioResult } from './scenarios/common.ts';
+import { measureBaseline, type ScenarioContext, type ScenarioResult } from './scenarios/common.ts';
 import { labelFlip } from './scenarios/label-flip.ts';
 import { coldStart } from './scenarios/cold-start.ts';
 import { churn } from './scenarios/churn.ts';
@@ -49,6 +49,10 @@ ${HELP_BODY}`;
 const HELP_BODY = `
 Scenarios:
 ${Object.entries(SCENARIOS).map(([name, s]) => `  ${name.padEnd(11)} ${s.about}\n              (defaults: --bundles ${s.defaults.bundles} --clusters ${s.defaults.clusters})`).join('\n')}
+
+  curves      cold-start and label-flip at 1,000 / 10,000 / 100,000 BundleDeployments:
+              how time, CPU, writes, memory and the control plane's CPU grow
+              (own options: curves --help)
 
 Options:
   --bundles N          Bundles (label-flip: in repos of 10)
@@ -252,7 +256,9 @@ export async function runScenario(args: ParsedArgs, wrap?: LaunchWrapper): Promi
     env = await startBenchEnv({ kubeconfig: args.kubeconfig, log: progress, tokenController: args.ctxOptions.agents !== undefined });
     observer = new Observer(env.admin);
     await observer.start();
-    const ctx: ScenarioContext = { ...args.ctxOptions, env, observer, ...(wrap ? { wrap } : {}) };
+    // Before seeding: the heap a fresh controller has with nothing to cache, subtracted from the end-of-run reading.
+    const baseline = args.ctxOptions.systems.includes('flotilla') ? await measureBaseline({ env, run: args.ctxOptions.run }) : undefined;
+    const ctx: ScenarioContext = { ...args.ctxOptions, env, observer, ...(wrap ? { wrap } : {}), ...(baseline ? { baseline } : {}) };
     const result = await SCENARIOS[args.scenario].run(ctx);
     const json = {
       scenario: args.scenario,
@@ -263,6 +269,7 @@ export async function runScenario(args: ParsedArgs, wrap?: LaunchWrapper): Promi
       date: new Date().toISOString(),
       totalSeconds: round((Date.now() - started) / 1000, 1),
       results: result.results,
+      ...(baseline ? { memoryBaseline: baseline } : {}),
       ratios: ratios(result.results),
       ...result.extra,
     };
@@ -283,6 +290,8 @@ export function printReport(json: Record<string, unknown>, result: ScenarioResul
 }
 
 async function main(): Promise<number> {
+  // `curves`: several scenarios at several sizes (bench/curves.ts).
+  if (process.argv[2] === 'curves') return (await import('./curves.ts')).curvesMain(process.argv.slice(3));
   let args;
   try {
     args = parseBenchArgs(process.argv.slice(2));

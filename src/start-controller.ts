@@ -9,6 +9,7 @@ import type { FlotillaConfig } from './config/schema.ts';
 import { registerControllers } from './controllers/index.ts';
 import type { PlacementContext } from './controllers/placement-context.ts';
 import type { Logger } from './observability/logger.ts';
+import { installForcedGc } from './observability/forced-gc.ts';
 import { Lifecycle, type ShutdownStep } from './runtime/lifecycle.ts';
 import { Manager } from './runtime/manager.ts';
 
@@ -39,6 +40,8 @@ export async function startController(opts: StartControllerOptions): Promise<Run
   const lifecycle = new Lifecycle({ timeoutMs: config.shutdown.timeoutSeconds * 1000, logger: log, registry: manager.registry });
   lifecycle.install();
   const placement = registerControllers(manager);
+  // Benchmarks only (the process needs --expose-gc): a settled heap reading on SIGUSR2.
+  installForcedGc(log);
   const watcher = await watchConfig(configPath, (change) => manager.applyConfig(change), {
     initial: config,
     logger: log,

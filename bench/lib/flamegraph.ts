@@ -118,7 +118,7 @@ function tree(c: CollapsedStacks): Frame {
   return root;
 }
 
-const escapeXml = (s: string) => s.replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch] as string);
+export const escapeXml = (s: string) => s.replace(/[<>&"']/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[ch] as string);
 
 /** A warm colour per frame name (stable across renders), greyish for V8's own pseudo-frames. */
 function colour(name: string): string {

@@ -226,19 +226,3 @@ export async function readControlPlane(probe: ControlPlaneProbe, at: 'start' | '
 export function round3(v: number): number {
   return Math.round(v * 1000) / 1000;
 }
-
-/** Flotilla's memory against what it caches (the observer caches the same objects, managedFields stripped). */
-export async function memoryFigures(system: SystemProcess, observer: Observer): Promise<Record<string, number | string | null>> {
-  const m = await system.metrics();
-  const cache = observer.cachedJson();
-  const heap = m.sum('nodejs_heap_size_used_bytes');
-  return {
-    cachedObjects: cache.objects,
-    cachedJsonBytes: cache.bytes,
-    jsonBytesPerObject: Math.round(cache.bytes / cache.objects),
-    heapUsedBytes: heap,
-    heapBytesPerObject: Math.round(heap / cache.objects),
-    rssBytes: system.sample()?.rssBytes ?? null,
-    note: 'heap and RSS include the process baseline (V8, libraries, worker pool): an upper bound on the per-object cost',
-  };
-}

@@ -10,7 +10,8 @@
  * Between systems the world is reset to nothing deployed (bucket.ts).
  */
 import { performance } from 'node:perf_hooks';
-import { memoryFigures, readControlPlane, Window, type SystemFigures } from '../lib/measure.ts';
+import { readControlPlane, Window, type SystemFigures } from '../lib/measure.ts';
+import { memoryFigures, memoryNote } from '../lib/memory.ts';
 import { progress, round } from '../lib/report.ts';
 import { systemSpec } from '../systems/index.ts';
 import { bucketWorld, convergence, resetToEmpty, seedBucketWorld } from './buckets.ts';
@@ -50,7 +51,7 @@ export async function coldStart(ctx: ScenarioContext): Promise<ScenarioResult> {
       if (ok) await proc.waitForIdle({ stableMs: 2000, timeoutMs: 300_000 });
       const figures = await window.close({ converged: ok, seconds: ok ? r.seconds : null, ...(ok ? {} : { note: notConvergedNote(r.seconds, r.fraction).note }) });
       Object.assign(figures, { readySeconds: round(readySeconds, 3), ...(ok ? {} : notConvergedNote(r.seconds, r.fraction)) });
-      if (spec.kind === 'flotilla') figures.memory = await memoryFigures(proc, observer);
+      if (spec.kind === 'flotilla') figures.memory = await memoryFigures(proc, observer, ctx.baseline);
       result.results[name] = figures;
       progress(`${name}: ${ok ? `converged in ${figures.seconds} s` : String(figures.note)}; writes ${JSON.stringify(figures.writes)}, no-op ${figures.noopWrites}`);
     } finally {
@@ -75,6 +76,8 @@ export async function coldStart(ctx: ScenarioContext): Promise<ScenarioResult> {
       const still = converged();
       const figures = await window.close({ converged: still.done >= still.total, seconds: round(idleSeconds, 3) });
       Object.assign(figures, { readySeconds: round(readySeconds, 3), idleSeconds: round(idleSeconds, 3) });
+      // A fresh controller over the converged world, settled: what it costs to hold this world.
+      if (name === 'flotilla') figures.memory = await memoryFigures(again, observer, ctx.baseline);
       restarts[name] = figures;
       progress(`${name} restart: ready in ${readySeconds.toFixed(2)} s, idle after ${idleSeconds.toFixed(1)} s, writes ${figures.writesTotal}`);
     } finally {
@@ -83,6 +86,10 @@ export async function coldStart(ctx: ScenarioContext): Promise<ScenarioResult> {
     }
   }
   result.extra.restart = restarts;
+  const memory = result.results.flotilla?.memory as Record<string, number | null> | undefined;
+  if (memory) result.notes.push(`After the cold start: ${memoryNote(memory)}`);
+  const fresh = restarts.flotilla?.memory as Record<string, number | null> | undefined;
+  if (fresh) result.notes.push(`Restarted over the converged world: ${memoryNote(fresh)}`);
   const rows = Object.values(restarts).map((f) => `${f.system}: ready ${f.readySeconds} s, idle ${f.idleSeconds} s, writes ${f.writesTotal} (${JSON.stringify(f.writes)}), API requests ${f.apiRequests}, CPU ${f.cpuSeconds} s`);
   if (rows.length > 0) result.notes.push(`Restart over the converged world (goal for Flotilla: ready < 10 s, zero writes):\n  ${rows.join('\n  ')}`);
   return result;

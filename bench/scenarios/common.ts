@@ -10,6 +10,7 @@ import type { BenchEnv } from '../lib/env.ts';
 import type { LaunchWrapper, SystemProcess } from '../lib/launch.ts';
 import type { SystemFigures } from '../lib/measure.ts';
 import type { Observer } from '../lib/observer.ts';
+import { settledMemory, type MemoryBaseline } from '../lib/memory.ts';
 import { progress } from '../lib/report.ts';
 import { systemSpec, type RunSettings, type SystemName } from '../systems/index.ts';
 
@@ -36,6 +37,8 @@ export interface ScenarioContext {
   agents?: { downstreamQps: number; downstreamBurst: number };
   /** Wraps the Flotilla command (profiling). */
   wrap?: LaunchWrapper;
+  /** Flotilla's settled memory over the empty world, measured before seeding (see bench/lib/memory.ts). */
+  baseline?: MemoryBaseline;
 }
 
 export interface ScenarioResult {
@@ -99,6 +102,25 @@ export async function convergeWithFlotilla(ctx: ScenarioContext, what: string, c
     if (!r.ok) throw new Error(`the seeded world did not converge (${what}) in time`);
     await proc.waitForIdle({ stableMs: 2000 });
     progress(`  converged in ${r.seconds.toFixed(1)} s`);
+  } finally {
+    await proc.stop();
+  }
+}
+
+/**
+ * Flotilla's settled memory over the world as it is now — before seeding, the
+ * empty world: what a fresh controller costs with nothing to cache. The
+ * baseline subtracted from later readings (bench/lib/memory.ts).
+ */
+export async function measureBaseline(ctx: Pick<ScenarioContext, 'env' | 'run'>): Promise<MemoryBaseline> {
+  progress('measuring Flotilla over the empty world (memory baseline; not timed)');
+  const proc = await systemSpec('flotilla', ctx.run).start({ kubeconfig: ctx.env.systemKubeconfig, label: 'flotilla-baseline' });
+  try {
+    await proc.waitForReady();
+    await proc.waitForIdle({ stableMs: 2000 });
+    const reading = await settledMemory(proc);
+    progress(`  baseline: heap used ${(reading.heapUsedBytes / 2 ** 20).toFixed(1)} MiB, RSS ${((reading.rssBytes ?? Number.NaN) / 2 ** 20).toFixed(1)} MiB`);
+    return { reading, note: 'a fresh Flotilla over the world before seeding (a fresh control plane: no Flotilla objects), after forced full GCs' };
   } finally {
     await proc.stop();
   }

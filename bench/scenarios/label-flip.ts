@@ -29,7 +29,8 @@ import { deploymentNamespaceFor } from '../../src/placement/deployment-namespace
 import { PatchType } from '../../src/runtime/kube/client.ts';
 import type { KubeObject } from '../../src/runtime/kube/resource.ts';
 import { KindResources as T } from '../../src/api/kinds.ts';
-import { memoryFigures, Window, type SystemFigures } from '../lib/measure.ts';
+import { Window, type SystemFigures } from '../lib/measure.ts';
+import { memoryFigures, memoryNote } from '../lib/memory.ts';
 import { MiB, percentile, progress, round, table } from '../lib/report.ts';
 import {
   AGENT_NAMESPACE,
@@ -222,7 +223,7 @@ export async function labelFlip(ctx: ScenarioContext): Promise<ScenarioResult> {
             agentRequests: await agentRequests(agent),
           });
         }
-        if (spec.kind === 'flotilla') figures.memory = await memoryFigures(proc, observer);
+        if (spec.kind === 'flotilla') figures.memory = await memoryFigures(proc, observer, ctx.baseline);
         result.results[name] = figures;
         progress(`${name}: ${converged ? `converged in ${figures.seconds} s` : String(figures.note)}; writes ${JSON.stringify(figures.writes)}, no-op ${figures.noopWrites}`);
       } finally {
@@ -243,13 +244,8 @@ export async function labelFlip(ctx: ScenarioContext): Promise<ScenarioResult> {
     await view?.stop().catch(() => undefined);
     await downstream?.stop().catch(() => undefined);
   }
-  const flo = result.results.flotilla;
-  if (flo?.memory) {
-    const m = flo.memory as { cachedObjects: number; jsonBytesPerObject: number; heapBytesPerObject: number; heapUsedBytes: number };
-    result.notes.push(
-      `Flotilla memory after the flip: ${m.cachedObjects} cached objects, ${m.jsonBytesPerObject} B of JSON each; heap used ${(m.heapUsedBytes / MiB).toFixed(0)} MiB = ${m.heapBytesPerObject} B per object (baseline included).`,
-    );
-  }
+  const memory = result.results.flotilla?.memory as Record<string, number | null> | undefined;
+  if (memory) result.notes.push(memoryNote(memory));
   if (ctx.agents) result.notes.push(...agentNotes(result, B, agentSettings));
   return result;
 }

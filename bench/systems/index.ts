@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as stringifyYaml } from 'yaml';
 import { deepMerge, testConfig } from '../../test/support/flotilla.ts';
+import { CONTROLLER_NODE_OPTIONS } from '../../src/runtime/node-options.ts';
 import type { Metrics } from '../../test/support/metrics.ts';
 import { ensureDirectGoBinary } from '../lib/go-baseline.ts';
 import { histogramQuantileDelta } from '../lib/histogram.ts';
@@ -139,7 +140,13 @@ export function systemSpec(name: SystemName, run: RunSettings): SystemSpec {
             name: label ?? name,
             dir,
             wrap,
-            command: { binary: node, args: [join(ROOT, 'src/main.ts'), '--kubeconfig', kubeconfig, '--config', configPath] },
+            // --expose-gc: the controller then offers settled heap readings on SIGUSR2 (bench/lib/memory.ts).
+            // NODE_OPTIONS: the V8 settings the Deployment gives the controller.
+            command: {
+              binary: node,
+              args: ['--expose-gc', join(ROOT, 'src/main.ts'), '--kubeconfig', kubeconfig, '--config', configPath],
+              env: { NODE_OPTIONS: [process.env.NODE_OPTIONS, CONTROLLER_NODE_OPTIONS].filter(Boolean).join(' ') },
+            },
           });
         },
         extra: (b, a) => {

@@ -205,7 +205,7 @@ const ConcurrencySchema = Type.Object(
     poolThreads: Type.Union([Type.Literal('auto'), Type.Integer({ minimum: 1, maximum: 256 })], {
       default: 'auto',
       description:
-        'Worker threads for selector matching (fan-out queries, answered from each worker\'s replica of the selector index). `auto` = available cores − 1 (at least 1), leaving the main thread a core for reflectors, actors and I/O. Needs a restart: the pool is sized when it is created.',
+        'Worker threads for selector matching (fan-out queries, answered from each worker\'s replica of the selector index). `auto` = available cores − 1 (at least 1), leaving the main thread a core for reflectors, actors and I/O. A maximum: each worker (~30 MiB) starts when a batch above `poolInlineThreshold` first needs it, so a controller whose batches stay small runs none. Needs a restart: the pool is sized when it is created.',
       [HOT_RELOAD_ANNOTATION]: false,
     }),
     poolWorkerMaxHeapMb: Type.Integer({

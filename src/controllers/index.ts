@@ -33,16 +33,20 @@ export function registerControllers(manager: Manager): PlacementContext {
   // A deletion the informer sees supersedes our earlier writes of that
   // object (RecentWrites.observedDeleted): subscribed first, so the memory
   // is corrected before any watch below enqueues a reconcile that reads it.
-  const forgetDeleted = <T extends KubeObject>(kind: WrittenKind, cache: Cache<T>): void =>
+  // An add or update at (or past) our written version means the cache has
+  // caught up: the overlay entry goes once this event's handlers have run
+  // (RecentWrites.observed), so the overlay holds the watch lag only.
+  const followCache = <T extends KubeObject>(kind: WrittenKind, cache: Cache<T>): void =>
     objectEvents(cache).subscribe((e) => {
       if (e.type === 'deleted') ctx.writer.observedDelete(kind, e.obj);
+      else if (e.type === 'added' || !e.resync) ctx.writer.observed(kind, e.obj);
     });
-  forgetDeleted(Kind.Cluster, ctx.clusters);
-  forgetDeleted(Kind.ClusterGroup, ctx.clusterGroups);
-  forgetDeleted(Kind.Bundle, ctx.bundles);
-  forgetDeleted(Kind.BundleDeployment, ctx.bundleDeployments);
-  forgetDeleted(Kind.Content, ctx.contents);
-  forgetDeleted('Namespace', ctx.namespaces);
+  followCache(Kind.Cluster, ctx.clusters);
+  followCache(Kind.ClusterGroup, ctx.clusterGroups);
+  followCache(Kind.Bundle, ctx.bundles);
+  followCache(Kind.BundleDeployment, ctx.bundleDeployments);
+  followCache(Kind.Content, ctx.contents);
+  followCache('Namespace', ctx.namespaces);
 
   // The placement records follow the caches (after the forgetting above) and our writes;
   // large workspaces are planned in the pool's workers against replicas of them.

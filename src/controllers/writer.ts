@@ -1,5 +1,5 @@
 import type { Counter, Registry } from 'prom-client';
-import { registeredCounter } from '../observability/metrics.ts';
+import { registeredCounter, registeredGauge } from '../observability/metrics.ts';
 import { KindResources } from '../api/kinds.ts';
 import type { Kind } from '../api/constants.ts';
 import type { ObjectWriter } from '../runtime/kube/interfaces.ts';
@@ -27,12 +27,26 @@ function typeOf(kind: WrittenKind): ResourceType {
  */
 export class Writer {
   readonly #client: WriteClient;
-  readonly #recent = new RecentWrites();
+  readonly #recent: RecentWrites;
   readonly #writes: Counter<'kind' | 'verb' | 'reason'>;
   readonly #listeners: Array<(kind: WrittenKind, key: string) => void> = [];
 
   constructor(client: WriteClient, registry: Registry) {
     this.#client = client;
+    const evicted = registeredCounter(registry, {
+      name: 'flotilla_recent_writes_evicted_total',
+      help: 'Own writes dropped from the recent-writes overlay before the informer cache showed them: reason expired (older than 120 s) or size_limit (the overlay was full). Rising means a watch lags or stalls.',
+      labelNames: ['reason'],
+    });
+    this.#recent = new RecentWrites({ onEvicted: (reason, n) => evicted.labels(reason).inc(n) });
+    const recent = this.#recent;
+    registeredGauge(registry, {
+      name: 'flotilla_recent_writes',
+      help: 'Own writes the informer cache has not shown yet (the recent-writes overlay): about the watch lag times the write rate.',
+      collect() {
+        this.set(recent.size);
+      },
+    });
     this.#writes = registeredCounter(registry, {
       name: 'flotilla_writes_total',
       help: 'Writes the controllers sent to the API server, by kind, verb (create, apply, patch, delete) and reason (status writes: reason StatusChanged).',
@@ -131,6 +145,11 @@ export class Writer {
    */
   isForeignStatusChange(kind: WrittenKind, old: KubeObject, obj: KubeObject): boolean {
     return predicates.statusChanged(old, obj) && !this.isOwnWrite(kind, objectKey(obj), obj.metadata.resourceVersion);
+  }
+
+  /** The informer delivered `obj` (added or updated): our writes of it up to that version are cached now (see RecentWrites.observed). */
+  observed(kind: WrittenKind, obj: KubeObject): void {
+    this.#recent.observed(`${kind}:${objectKey(obj)}`, obj);
   }
 
   /** The informer saw `obj` deleted: forget our writes of it that the deletion supersedes (see RecentWrites.observedDeleted). */

@@ -25,6 +25,7 @@ import type { Lifecycle } from './lifecycle.ts';
 import { EventBudget } from './event-budget.ts';
 import { EventRecorder } from './events.ts';
 import { SelectorMatchPool } from './pool/index.ts';
+import { registerMemoryMetrics } from '../observability/memory-metrics.ts';
 import { subscribeWatches, type Watch } from './watches.ts';
 import { resolvePoolThreads } from '../config/resolve.ts';
 import { componentLogger } from '../observability/logger.ts';
@@ -139,10 +140,13 @@ export class Manager {
       threads: opts.selectorPoolThreads ?? resolvePoolThreads(config.concurrency.poolThreads),
       maxQueue: config.concurrency.poolQueueSize,
       inlineThreshold: config.concurrency.poolInlineThreshold,
+      // A worker isolate costs ~30 MiB: started when a batch first needs one, not at boot.
+      lazyWorkers: true,
       ...(config.concurrency.poolWorkerMaxHeapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: config.concurrency.poolWorkerMaxHeapMb } } : {}),
       registry: this.registry,
       logger: this.log, // it names itself: component selector-pool
     });
+    registerMemoryMetrics(this.registry, { workerHeaps: () => this.pool.workerHeapStatistics() });
     this.#leading = !config.leaderElection.enabled;
     this.actors.pause();
 

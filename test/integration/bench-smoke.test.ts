@@ -103,6 +103,11 @@ test('usage: --help exits 0, a bad scenario or option exits 2', async () => {
   assert.equal(badVariant.code, 2);
   assert.match(badVariant.stderr, /expected NAME:path=value/);
   assert.equal((await bench(['label-flip', '--variant', 'slow:api.qps=5', '--systems', 'flotilla'])).code, 2, 'a variant must be run');
+  const curvesHelp = await bench(['curves', '--help']);
+  assert.equal(curvesHelp.code, 0);
+  assert.match(curvesHelp.stdout, /--sizes LIST/);
+  assert.equal((await bench(['curves', '--sizes', '5'])).code, 2, 'a size too small to be a world');
+  assert.equal((await bench(['curves', '--scenarios', 'churn'])).code, 2);
 });
 
 test('label-flip with flotilla, direct, direct-go and naive', async () => {
@@ -116,7 +121,13 @@ test('label-flip with flotilla, direct, direct-go and naive', async () => {
     assert.ok(latency.p99 >= latency.p50);
   }
   assert.ok((results.naive?.noopWrites ?? 0) > 0, 'naive patches unchanged statuses (the behaviour it reproduces)');
-  assert.equal(typeof (results.flotilla?.memory as { heapBytesPerObject?: number }).heapBytesPerObject, 'number');
+  // Memory read settled: the overlay drained, full GCs forced, the empty-world baseline subtracted.
+  const memory = results.flotilla?.memory as { heapBytesPerObject?: number; forcedGc?: boolean; recentWrites?: number; baselineHeapUsedBytes?: number; heapUsedBytes?: number };
+  assert.equal(typeof memory.heapBytesPerObject, 'number');
+  assert.equal(memory.forcedGc, true);
+  assert.equal(memory.recentWrites, 0);
+  // (At 20 Bundles the cache is ~0.1 MiB, within the ±2 MiB two fresh processes differ by: no ordering is asserted.)
+  assert.ok((memory.baselineHeapUsedBytes ?? 0) > 10 * 1024 * 1024 && (memory.heapUsedBytes ?? 0) > 10 * 1024 * 1024, JSON.stringify(memory));
 });
 
 test('label-flip --agents: a real agent and the direct applier deploy to a downstream control plane', async () => {

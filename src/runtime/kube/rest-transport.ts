@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { requestSignal } from './request-signal.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { RequestSpec } from './api-types.ts';
 import { RequestMetrics, type ClientMetrics } from './client-metrics.ts';
@@ -105,8 +106,8 @@ export class RestTransport {
     const payload =
       spec.body === undefined ? undefined : Buffer.from(typeof spec.body === 'string' ? spec.body : JSON.stringify(spec.body));
     const timeoutMs = spec.timeoutMs ?? this.#requestTimeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
+    const request = requestSignal(timeoutMs, spec.signal);
+    const { signal } = request;
     const started = performance.now();
     const ended = this.metrics.started(spec.verb, spec.resource);
     try {
@@ -130,10 +131,11 @@ export class RestTransport {
       return res;
     } catch (err) {
       this.metrics.completed(spec.verb, spec.method, spec.resource, '<error>');
-      throw timeout.aborted && !spec.signal?.aborted
+      throw request.timedOut() && !spec.signal?.aborted
         ? Object.assign(new Error(`${spec.verb} ${spec.resource}: client timeout after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })
         : err;
     } finally {
+      request.dispose();
       ended();
       this.metrics.latency(spec.method, (performance.now() - started) / 1000);
     }

@@ -11,6 +11,7 @@
  * - tasks.ts: what each task kind computes, on the main thread and in the
  *   workers alike.
  */
+import type { HeapInfo } from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { Registry } from 'prom-client';
 import { toCompiledSelector, type CompiledSelector, type LabelSelector, type Labels } from '../../labels/selector.ts';
@@ -28,6 +29,13 @@ import { WorkerGenerations } from './worker-generations.ts';
 export interface SelectorMatchPoolOptions {
   /** Worker threads. 0 runs everything inline (no workers). */
   readonly threads: number;
+  /**
+   * Start each worker when a task first needs one (a cost above the inline
+   * threshold) rather than all at construction: a controller whose batches
+   * stay small never pays for worker isolates (~30 MiB each). A late worker
+   * boots its replica from a snapshot. Default false.
+   */
+  readonly lazyWorkers?: boolean;
   /** Tasks that may wait inside the pool beyond the `threads` running; more callers await admission. */
   readonly maxQueue: number;
   /** Tasks costing at most this many selector evaluations run inline. Default `DEFAULT_INLINE_THRESHOLD`. */
@@ -131,6 +139,7 @@ export class SelectorMatchPool {
       threads: checkCount('threads', options.threads, 0),
       maxQueue: checkCount('maxQueue', options.maxQueue, 0),
       resourceLimits: options.resourceLimits,
+      lazy: options.lazyWorkers ?? false,
     };
     const inlineThreshold = checkInlineThreshold(options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD);
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
@@ -270,6 +279,11 @@ export class SelectorMatchPool {
     return this.#workers.whenHolding(this.#log.seq, timeoutMs);
   }
 
+  /** V8 heap statistics of each live worker thread's isolate (Node's `Worker#getHeapStatistics`); slow ones are left out. */
+  workerHeapStatistics(timeoutMs = 1000): Promise<Array<{ threadId: number; heap: HeapInfo }>> {
+    return this.#workers.heapStatistics(timeoutMs);
+  }
+
   /** Each live replica's own report (over its control channel); replicas that do not answer in time are left out. */
   replicaStatus(timeoutMs = 1000): Promise<ReplicaStatus[]> {
     return this.#workers.replicaStatus(timeoutMs);
@@ -313,6 +327,7 @@ export class SelectorMatchPool {
       threads: checkCount('threads', options.threads ?? this.#limits.threads, 0),
       maxQueue: checkCount('maxQueue', options.maxQueue ?? this.#limits.maxQueue, 0),
       resourceLimits: options.resourceLimits ?? this.#limits.resourceLimits,
+      lazy: this.#limits.lazy,
     };
     if (options.inlineThreshold !== undefined) this.#dispatcher.inlineThreshold = options.inlineThreshold;
     if (sameLimits(limits, this.#limits)) return;

@@ -12,6 +12,7 @@
  * next task arrives (verified: a status call to an idle 'sync' worker never
  * answered within 500 ms; 'async' and 'disabled' answered).
  */
+import type { HeapInfo } from 'node:v8';
 import type { ResourceLimits } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { Logger } from '../../observability/logger.ts';
@@ -21,6 +22,12 @@ import { selectorWorkerUrl } from './worker-url.ts';
 
 export interface WorkerLimits {
   readonly threads: number;
+  /**
+   * Start workers only when a task needs one (one beyond the inline
+   * threshold), instead of all `threads` at once. A worker started late boots
+   * its replica from a snapshot, as a replacement does. Started workers stay.
+   */
+  readonly lazy?: boolean;
   /** Tasks that may wait inside Piscina beyond the `threads` running. */
   readonly maxQueue: number;
   readonly resourceLimits: ResourceLimits | undefined;
@@ -38,7 +45,7 @@ export interface WorkerGenerationHooks {
   snapshot(): IndexSnapshot;
   /** A replica acknowledged more of the log. */
   acked(): void;
-  /** A worker of the serving generation died; Piscina starts a replacement, which boots from a snapshot. */
+  /** A worker of the serving generation died; Piscina starts a replacement (lazy: when a task needs it), which boots from a snapshot. */
   workerReplaced(generation: number, threadId: number): void;
 }
 
@@ -63,7 +70,7 @@ export class WorkerGeneration {
     this.#logger = settings.logger;
     this.#piscina = new Piscina<TaskEnvelope, TaskReply>({
       filename: selectorWorkerUrl().href,
-      minThreads: limits.threads,
+      minThreads: limits.lazy ? 0 : limits.threads,
       maxThreads: limits.threads,
       // A worker that idled out would take its replica with it.
       idleTimeout: Infinity,
@@ -78,8 +85,8 @@ export class WorkerGeneration {
     });
     this.#piscina.on('workerDestroy', (worker: { id: number }) => {
       this.#links.get(worker.id)?.markDead('removed from the pool');
-      // With minThreads = maxThreads and no idle timeout, Piscina only removes a worker that
-      // failed (crash, OOM, abort) or that it is closing down.
+      // With no idle timeout, Piscina only removes a worker that failed (crash, OOM, abort) or
+      // that it is closing down (minThreads only says how many start at once).
       if (!this.#retiring) this.#hooks.workerReplaced(this.id, worker.id);
     });
     // Without a listener, an 'error' event (worker failing with no task, close timeout) would throw.
@@ -105,15 +112,26 @@ export class WorkerGeneration {
     for (const link of this.#links.values()) link.sendDeltas(batch);
   }
 
-  /** Every worker is running and its replica acknowledged `seq`. */
+  /**
+   * Every worker is running and its replica acknowledged `seq` (lazily
+   * started: every worker started so far, none when none was needed yet).
+   */
   holds(seq: number): boolean {
-    if (this.#links.size < this.limits.threads) return false;
+    if (this.#links.size < (this.limits.lazy ? this.#piscina.threads.length : this.limits.threads)) return false;
     for (const link of this.#links.values()) if (link.ackedSeq < seq) return false;
     return true;
   }
 
   replicaSequences(): Array<{ readonly threadId: number; readonly sentSeq: number; readonly ackedSeq: number }> {
     return [...this.#links.values()].map((l) => ({ threadId: l.threadId, sentSeq: l.sentSeq, ackedSeq: l.ackedSeq }));
+  }
+
+  /** V8 heap statistics of each live worker's isolate; workers that do not answer within `timeoutMs` are left out. */
+  async heapStatistics(timeoutMs: number): Promise<Array<{ threadId: number; heap: HeapInfo }>> {
+    const settled = await Promise.allSettled(
+      this.#piscina.threads.map(async (w) => ({ threadId: w.threadId, heap: await withTimeout(w.getHeapStatistics(), timeoutMs) })),
+    );
+    return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   }
 
   /** Each live replica's own report; replicas that do not answer in time are left out. */
@@ -195,4 +213,14 @@ export class WorkerGeneration {
     // Anything pending is already in the index and so in the snapshot.
     link.sendSnapshot(this.#hooks.snapshot());
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }

@@ -4,6 +4,7 @@
  * one once its running tasks finish; a worker that crashes or runs out of
  * memory is replaced by Piscina within its generation and counted here.
  */
+import type { HeapInfo } from 'node:v8';
 import type { DeltaFollowers } from './delta-log.ts';
 import type { DeltaBatch, IndexSnapshot, ReplicaStatus } from './protocol.ts';
 import { SequenceWaiters } from './sequence-waiters.ts';
@@ -84,6 +85,12 @@ export class WorkerGenerations implements DeltaFollowers {
    */
   whenHolding(seq: number, timeoutMs: number): Promise<void> {
     return this.#syncWaiters.wait(seq, timeoutMs) ?? Promise.resolve();
+  }
+
+  /** V8 heap statistics of every live worker, serving and retiring generations alike (they all hold memory). */
+  async heapStatistics(timeoutMs: number): Promise<Array<{ threadId: number; heap: HeapInfo }>> {
+    const generations = [...this.#retiring, ...(this.#serving ? [this.#serving] : [])];
+    return (await Promise.all(generations.map((g) => g.heapStatistics(timeoutMs)))).flat();
   }
 
   async replicaStatus(timeoutMs: number): Promise<ReplicaStatus[]> {

@@ -86,3 +86,13 @@ test('the script writes, checks and refuses bad flags', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the controller container runs with the V8 settings the benchmarks measure (src/runtime/node-options.ts)', async () => {
+  const { CONTROLLER_NODE_OPTIONS } = await import('../../../src/runtime/node-options.ts');
+  const objects = parseAllDocuments(committed).map((d) => d.toJS() as Manifest | null).filter((o): o is Manifest => o !== null);
+  const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'flotilla-controller') as
+    | (Manifest & { spec: { template: { spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> } } } })
+    | undefined;
+  const env = deployment?.spec.template.spec.containers.find((c) => c.name === 'manager')?.env ?? [];
+  assert.equal(env.find((e) => e.name === 'NODE_OPTIONS')?.value, CONTROLLER_NODE_OPTIONS);
+});

@@ -56,6 +56,31 @@ describe('SelectorMatchPool lifecycle', () => {
     }
   });
 
+  it('lazyWorkers: no worker until a task exceeds the inline threshold; the late worker boots from a snapshot and reports its heap', async () => {
+    const pool = new SelectorMatchPool({ threads: 1, maxQueue: 2, inlineThreshold: 10, lazyWorkers: true, registry: new Registry() });
+    try {
+      for (let i = 0; i < 5; i++) pool.upsertLabels(`c${i}`, 'ws', { env: i % 2 === 0 ? 'prod' : 'dev' });
+      await pool.whenSynced(1000); // nothing started: trivially in step
+      assert.deepEqual(await pool.labelSetsMatching('ws', { matchLabels: { env: 'prod' } }), ['c0', 'c2', 'c4']);
+      assert.equal(pool.stats().liveThreads, 0, 'small tasks start no worker');
+      assert.deepEqual(await pool.workerHeapStatistics(), []);
+      const pooled = await pool.execute({ kind: 'selectorsMatching', partition: 'ws', labels: {} }, { cost: 1_000 });
+      assert.equal(pooled.path, 'pooled');
+      assert.equal(pool.stats().liveThreads, 1);
+      const described = await pool.runOnReplica({ module: fixtures, export: 'describeReplica', input: { partition: 'ws' }, cost: 1_000 });
+      assert.deepEqual(described, { selectors: 0, labelSets: 5, ids: [] }, 'the replica holds everything written before the worker started');
+      pool.upsertLabels('c5', 'ws', { env: 'prod' });
+      assert.deepEqual(await pool.runOnReplica({ module: fixtures, export: 'describeReplica', input: { partition: 'ws' }, cost: 1_000 }), { selectors: 0, labelSets: 6, ids: [] }, 'and follows deltas after');
+      await pool.whenSynced(5000);
+      const heaps = await pool.workerHeapStatistics();
+      assert.equal(heaps.length, 1);
+      assert.ok((heaps[0]?.heap.used_heap_size ?? 0) > 0);
+      assert.equal(pool.stats().workerRestarts, 0);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('routes by cost: at or below inlineThreshold inline, above it pooled; counts both in metrics', async () => {
     const registry = new Registry();
     const pool = new SelectorMatchPool({ threads: 1, maxQueue: 2, inlineThreshold: 5, registry });

@@ -94,3 +94,71 @@ test('a deletion the informer observed supersedes our earlier write (the object 
   recent.observedDeleted('c', obj('c', '18'));
   assert.equal(recent.fresher('c', undefined)?.v, 'recreated');
 });
+
+test('the informer delivering our write drops its entry, after the handlers of that event asked isOwnWrite', async () => {
+  const recent = new RecentWrites();
+  recent.written('b', obj('b', '10', { v: 'ours' }), 'g');
+  recent.observed('b', obj('b', '10', { v: 'cached' }));
+  // The store's other handlers run synchronously in the same dispatch: the echo is still recognised.
+  assert.equal(recent.isOwnWrite('b', '10'), true);
+  assert.equal(recent.size, 1);
+  await Promise.resolve();
+  assert.equal(recent.size, 0, 'dropped once the dispatch is over');
+  assert.equal(recent.isOwnWrite('b', '10'), false);
+  assert.deepEqual(recent.merge<KubeObject>('g', [], (o) => o.metadata.name ?? ''), [], 'left its group too');
+});
+
+test('an older version delivered keeps the entry, and a write issued since the event survives its drop', async () => {
+  const recent = new RecentWrites();
+  recent.written('b', obj('b', '10', { v: 'ours' }));
+  recent.observed('b', obj('b', '9'));
+  await Promise.resolve();
+  assert.equal(recent.fresher('b', obj('b', '9'))?.v, 'ours', 'the cache is still behind');
+  recent.observed('b', obj('b', '10'));
+  recent.written('b', obj('b', '11', { v: 'newer' }));
+  await Promise.resolve();
+  assert.equal(recent.isOwnWrite('b', '11'), true, 'our newer write is not in the cache yet');
+  assert.equal(recent.fresher('b', obj('b', '10'))?.v, 'newer');
+});
+
+test('deletions by us are settled by observedDeleted, not by observed', async () => {
+  const recent = new RecentWrites();
+  recent.deleted('b', obj('b', '10'));
+  recent.observed('b', obj('b', '10'));
+  await Promise.resolve();
+  assert.equal(recent.fresher('b', obj('b', '10')), undefined, 'still hidden until the deletion is seen');
+  recent.observedDeleted('b', obj('b', '10'));
+  assert.equal(recent.size, 0);
+});
+
+test('a hard size bound evicts the oldest entries and reports them, groups included', () => {
+  const evictions: Array<[string, number]> = [];
+  const recent = new RecentWrites({ maxEntries: 3, onEvicted: (reason, n) => evictions.push([reason, n]) });
+  for (let i = 0; i < 5; i++) recent.written(`o${i}`, obj(`o${i}`, String(10 + i)), 'g');
+  assert.equal(recent.size, 3);
+  assert.deepEqual(evictions, [['size_limit', 1], ['size_limit', 1]]);
+  assert.equal(recent.fresher('o0', undefined), undefined, 'the oldest is gone');
+  assert.equal(recent.fresher('o4', undefined)?.metadata.name, 'o4', 'the newest is kept');
+  // Rewriting an entry makes it the newest: o2 survives the next eviction, o3 does not.
+  recent.written('o2', obj('o2', '20'), 'g');
+  recent.written('o5', obj('o5', '21'), 'g');
+  assert.deepEqual(evictions.at(-1), ['size_limit', 1]);
+  assert.deepEqual(
+    recent.merge<KubeObject>('g', [], (o) => o.metadata.name ?? '').map((o) => o.metadata.name).sort(),
+    ['o2', 'o4', 'o5'],
+    'o3 evicted; the group holds only live entries',
+  );
+  assert.throws(() => new RecentWrites({ maxEntries: 0 }), /maxEntries/);
+});
+
+test('expired entries are reported as evictions', () => {
+  let now = 0;
+  const evictions: Array<[string, number]> = [];
+  const recent = new RecentWrites({ now: () => now, onEvicted: (reason, n) => evictions.push([reason, n]) });
+  recent.written('a', obj('a', '1'));
+  recent.written('b', obj('b', '2'));
+  now = 121_000;
+  recent.written('c', obj('c', '3'));
+  assert.deepEqual(evictions, [['expired', 2]]);
+  assert.equal(recent.size, 1);
+});
