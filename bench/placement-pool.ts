@@ -29,6 +29,7 @@ import type { PlacementPlanInput } from '../src/placement/placement-plan.ts';
 import { computePlacement } from '../src/placement/targeting.ts';
 import { SelectorMatchPool } from '../src/runtime/pool/index.ts';
 import { PlacementWorld } from '../test/support/placement-world.ts';
+import { dist, type Dist } from './lib/distribution.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -36,17 +37,6 @@ const jsonArg = args.indexOf('--json');
 const jsonPath = jsonArg >= 0 && args[jsonArg + 1] ? resolve(args[jsonArg + 1] as string) : fileURLToPath(new URL('./results/placement-pool.json', import.meta.url));
 const SIZES = [10, 50, 100, 250, 500, 1000, 5000];
 
-interface Dist {
-  p50: number;
-  p99: number;
-  mean: number;
-}
-
-function dist(samples: number[]): Dist {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), mean: s.reduce((a, b) => a + b, 0) / s.length };
-}
 
 /** Main-thread busy µs per call, calls one at a time. */
 async function busy(n: number, fn: () => Promise<unknown> | unknown): Promise<Dist> {

@@ -19,6 +19,7 @@ import { Registry } from 'prom-client';
 import { compileSelector, type LabelSelector, type Labels } from '../src/labels/selector.ts';
 import { SelectorIndex } from '../src/labels/selector-index.ts';
 import { DEFAULT_INLINE_THRESHOLD, SelectorMatchPool, type PoolTask } from '../src/runtime/pool/index.ts';
+import { dist, type Dist } from './lib/distribution.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -26,17 +27,6 @@ const jsonArg = args.indexOf('--json');
 const jsonPath = jsonArg >= 0 && args[jsonArg + 1] ? resolve(args[jsonArg + 1] as string) : fileURLToPath(new URL('./results/pool.json', import.meta.url));
 const SIZES = [10, 100, 1000, 10_000];
 
-interface Dist {
-  p50: number;
-  p99: number;
-  mean: number;
-}
-
-function dist(samples: number[]): Dist {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), mean: s.reduce((a, b) => a + b, 0) / s.length };
-}
 
 function cpuMicros(): number {
   const u = process.threadCpuUsage();
