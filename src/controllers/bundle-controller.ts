@@ -40,8 +40,15 @@ import type { WorkspaceChange } from './workspace-events.ts';
 const WRITE_PARALLELISM = 16;
 /** Delay of the status follow-up after BundleDeployment writes (it runs deferred: after other Bundles' writes). */
 const STATUS_AFTER_DEPLOYMENTS_MS = 50;
-/** Validation results by Content name: parsing megabytes of YAML once, not per reconcile. */
-const VALIDATION_MEMO_SIZE = 2048;
+/**
+ * Validation results by Content name: parsing megabytes of YAML once, not per
+ * reconcile. Sized above the Bundles of a large fleet and evicting the least
+ * recently used: with 2,048 entries and insertion-order eviction, a fan-out
+ * over 3,000 Bundles re-parsed every Bundle's YAML (15% of the controller's
+ * CPU in the label-flip profile). Valid Contents share one empty result.
+ */
+const VALIDATION_MEMO_SIZE = 32_768;
+const NO_PROBLEMS: readonly BundleProblem[] = Object.freeze([]);
 
 /**
  * Bundle: targets → desired set → Content + BundleDeployments → summary.
@@ -187,8 +194,14 @@ export class BundleReconciler {
   #validate(bundle: BundleObject, contentName: string | undefined): readonly BundleProblem[] {
     const key = contentName ? `${contentName}\u0000${bundle.spec.options?.defaultNamespace ?? ''}` : undefined;
     const cached = key ? this.#validation.get(key) : undefined;
-    if (cached) return cached;
-    const problems = validateBundleResources(bundle.spec.resources, { defaultNamespace: bundle.spec.options?.defaultNamespace });
+    if (cached) {
+      // Least recently used goes first: a hit moves to the end.
+      this.#validation.delete(key!);
+      this.#validation.set(key!, cached);
+      return cached;
+    }
+    const found = validateBundleResources(bundle.spec.resources, { defaultNamespace: bundle.spec.options?.defaultNamespace });
+    const problems = found.length === 0 ? NO_PROBLEMS : found;
     if (key) {
       this.#validation.set(key, problems);
       if (this.#validation.size > VALIDATION_MEMO_SIZE) this.#validation.delete(this.#validation.keys().next().value!);
